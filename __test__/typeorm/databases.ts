@@ -1,0 +1,73 @@
+import 'reflect-metadata'
+import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm'
+import { StoredObjectSubscriber } from '../../src/typeorm/index.js'
+
+/** The databases the TypeORM suites run against. */
+export type DatabaseKind = 'postgres' | 'mariadb' | 'sqlite'
+
+export const POSTGRES_URL = process.env.STOWAGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const MARIADB_URL = process.env.STOWAGE_TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test'
+
+/**
+ * Each suite gets its own PostgreSQL schema or MariaDB database named `namespace`, so suites
+ * running in parallel (and `dropSchema`) never touch each other's tables.
+ */
+async function createNamespace(kind: DatabaseKind, namespace: string): Promise<void> {
+  if (kind === 'postgres') {
+    const { default: pg } = await import('pg')
+    const client = new pg.Client(POSTGRES_URL)
+    await client.connect()
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${namespace}"`)
+    } finally {
+      await client.end()
+    }
+  } else if (kind === 'mariadb') {
+    const mysql = await import('mysql2/promise')
+    const connection = await mysql.createConnection(MARIADB_URL)
+    try {
+      await connection.query(`CREATE DATABASE IF NOT EXISTS \`${namespace}\``)
+    } finally {
+      await connection.end()
+    }
+  }
+}
+
+/** DataSource options for `kind`, confined to `namespace`, with the stowage subscriber. */
+export async function dataSourceOptions(
+  kind: DatabaseKind,
+  namespace: string,
+  entities: MixedList<Function | string | EntitySchema>,
+): Promise<DataSourceOptions> {
+  await createNamespace(kind, namespace)
+  const common = { entities, subscribers: [StoredObjectSubscriber], synchronize: true, dropSchema: true, logging: false }
+  switch (kind) {
+    case 'postgres':
+      return { ...common, type: 'postgres', url: POSTGRES_URL, schema: namespace, poolSize: 60 }
+    case 'mariadb': {
+      const url = new URL(MARIADB_URL)
+      url.pathname = `/${namespace}`
+      return { ...common, type: 'mariadb', url: url.toString(), connectorPackage: 'mysql2', poolSize: 60 }
+    }
+    case 'sqlite':
+      return { ...common, type: 'sqljs' }
+  }
+}
+
+/** An initialized DataSource for `kind` (see {@link dataSourceOptions}). */
+export async function openDataSource(
+  kind: DatabaseKind,
+  namespace: string,
+  entities: MixedList<Function | string | EntitySchema>,
+): Promise<DataSource> {
+  const dataSource = new DataSource(await dataSourceOptions(kind, namespace, entities))
+  await dataSource.initialize()
+  return dataSource
+}
+
+/** Every key in `store` under `prefix`, sorted. */
+export async function listKeys(store: { list(prefix?: string): AsyncIterable<{ path: string }> }, prefix?: string): Promise<string[]> {
+  const keys: string[] = []
+  for await (const meta of store.list(prefix)) keys.push(meta.path)
+  return keys.sort()
+}

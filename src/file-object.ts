@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import type { Readable } from 'node:stream'
+import mime from 'mime-types'
+import { ChecksumTally, hashingSource } from './checksum.js'
+import { fileTooLarge } from './file-validation.js'
+import type { ObjectStore, PutOptions } from './index.js'
+import { storages } from './registry.js'
+
+/** Bytes a `FileObject` can be made from: a buffer, a string (UTF-8) or a stream of bytes. */
+export type FileContent =
+  | Uint8Array
+  | ArrayBuffer
+  | string
+  | Readable
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+
+/** Options of `new FileObject(...)`. */
+export interface FileObjectInit {
+  /** Name of the store in `storages`; a `@StoredObjectColumn` fills in its own when omitted. */
+  backend?: string
+  /** The original filename, kept beside the key; defaults to the basename of `sourcePath` or `key`. */
+  filename?: string
+  /** The bytes to upload on `save()`. */
+  content?: FileContent
+  /** A file on disk to upload on `save()`, streamed rather than read whole. */
+  sourcePath?: string
+  /** Defaults to a guess from the filename, then `application/octet-stream`. */
+  contentType?: string
+  /** User metadata sent with the object (dropped by `LocalStore`) and kept in the JSON. */
+  metadata?: Record<string, string>
+  /** The object's key; defaults to `<keyPrefix>/<uuid>/<sanitized filename>`, unique per upload. */
+  key?: string
+  /** A prefix for the default key. */
+  keyPrefix?: string
+}
+
+/** The JSON a `FileObject` is stored as (the metadata, never the bytes). */
+export interface FileObjectJSON {
+  backend: string
+  key: string
+  filename: string
+  contentType?: string
+  size?: number
+  checksum?: string
+  etag?: string
+  version?: string
+  lastModified?: string
+  metadata?: Record<string, string>
+}
+
+/** Options of {@link FileObject.save}. */
+export interface FileSaveOptions
+  extends Pick<PutOptions, 'signal' | 'chunkSize' | 'concurrency' | 'mode' | 'cacheControl' | 'contentDisposition'> {
+  /** Called as bytes go up; `total` is set when the size is known in advance. */
+  onProgress?: (progress: { loaded: number; total?: number }) => void
+  /** Refuse (and abort the upload of) content larger than this many bytes. */
+  maxSize?: number
+}
+
+type PendingContent = { kind: 'content'; content: FileContent } | { kind: 'path'; path: string }
+
+const BRAND = Symbol.for('stowage.FileObject')
+
+/** A filename reduced to characters that are safe in a key on every backend. */
+export function sanitizeFilename(filename: string): string {
+  const base = filename.split(/[\\/]/).pop() ?? ''
+  const ascii = base.normalize('NFKD').replace(/[\u0300-\u036f]/g, '')
+  const cleaned = ascii
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(-120)
+  return cleaned.length > 0 ? cleaned : 'file'
+}
+
+function defaultKey(filename: string, keyPrefix: string | undefined): string {
+  const prefix = (keyPrefix ?? '').replace(/^\/+|\/+$/g, '')
+  const tail = `${randomUUID()}/${sanitizeFilename(filename)}`
+  return prefix.length > 0 ? `${prefix}/${tail}` : tail
+}
+
+function guessContentType(filename: string): string {
+  return mime.lookup(filename) || 'application/octet-stream'
+}
+
+function isByteContent(content: FileContent): content is Uint8Array | ArrayBuffer | string {
+  return typeof content === 'string' || content instanceof Uint8Array || content instanceof ArrayBuffer
+}
+
+function toBuffer(content: Uint8Array | ArrayBuffer | string): Buffer {
+  if (typeof content === 'string') return Buffer.from(content, 'utf8')
+  if (content instanceof ArrayBuffer) return Buffer.from(content)
+  return Buffer.from(content.buffer, content.byteOffset, content.byteLength)
+}
+
+function asAsyncIterable(content: FileContent): AsyncIterable<unknown> {
+  if (content != null && typeof (content as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    return content as AsyncIterable<unknown>
+  }
+  throw new TypeError('FileObject content must be a Buffer, Uint8Array, ArrayBuffer, string, Readable, ReadableStream or AsyncIterable')
+}
+
+function sortedKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
+  const record = value as Record<string, unknown>
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, sortedKeys(record[k])]),
+  )
+}
+
+/**
+ * A file kept in a named store: its key and metadata (filename, content type, size, sha256
+ * checksum, etag) and, until `save()`, the content to upload. A loaded `FileObject` holds only
+ * metadata; its bytes are read from the store.
+ */
+export class FileObject {
+  /** Name of the store in `storages`. */
+  backend: string
+  /** The object's key in the store. */
+  key: string
+  /** The original filename. */
+  filename: string
+  /** The MIME type. */
+  contentType: string
+  /** Size in bytes, known once saved. */
+  size?: number
+  /** `sha256:<hex>` of the content, computed while it was uploaded. */
+  checksum?: string
+  /** The store's etag after the upload. */
+  etag?: string
+  /** The store's version id after the upload, on versioned buckets. */
+  version?: string
+  /** When the store last wrote the object. */
+  lastModified?: Date
+  /** User metadata. */
+  metadata: Record<string, string>
+
+  #pending: PendingContent | undefined
+  #keyIsDefault: boolean
+
+  /** A new file; with `content` or `sourcePath` it has pending content that `save()` uploads. */
+  constructor(init: FileObjectInit) {
+    if (init.content !== undefined && init.sourcePath !== undefined) {
+      throw new TypeError('FileObject: give either content or sourcePath, not both')
+    }
+    const filename =
+      init.filename ??
+      (init.sourcePath !== undefined ? basename(init.sourcePath) : undefined) ??
+      (init.key !== undefined ? basename(init.key) : undefined) ??
+      'file'
+    this.backend = init.backend ?? ''
+    this.filename = filename
+    this.contentType = init.contentType ?? guessContentType(filename)
+    this.metadata = { ...(init.metadata ?? {}) }
+    this.#keyIsDefault = init.key === undefined
+    this.key = init.key ?? defaultKey(filename, init.keyPrefix)
+    if (init.content !== undefined) this.#pending = { kind: 'content', content: init.content }
+    else if (init.sourcePath !== undefined) this.#pending = { kind: 'path', path: init.sourcePath }
+  }
+
+  /** Whether `value` is a `FileObject`, from this copy of stowage or another one (ESM and CJS). */
+  static isFileObject(value: unknown): value is FileObject {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return this === FileObject ? FileObject.isFileObject(value) : Function.prototype[Symbol.hasInstance].call(this, value)
+  }
+
+  /** A `FileObject` with no pending content, from the JSON `toJSON()` produced. */
+  static fromJSON(json: FileObjectJSON | string): FileObject {
+    const data: FileObjectJSON = typeof json === 'string' ? JSON.parse(json) : json
+    if (data === null || typeof data !== 'object' || typeof data.key !== 'string' || typeof data.backend !== 'string') {
+      throw new TypeError('FileObject.fromJSON: expected an object with string "backend" and "key"')
+    }
+    const file = new FileObject({
+      backend: data.backend,
+      key: data.key,
+      filename: data.filename ?? basename(data.key),
+      contentType: data.contentType,
+      metadata: data.metadata,
+    })
+    if (data.size !== undefined && data.size !== null) file.size = Number(data.size)
+    if (data.checksum) file.checksum = data.checksum
+    if (data.etag) file.etag = data.etag
+    if (data.version) file.version = data.version
+    if (data.lastModified) file.lastModified = new Date(data.lastModified)
+    return file
+  }
+
+  /** Whether there is content that `save()` has not uploaded yet. */
+  get hasPendingContent(): boolean {
+    return this.#pending !== undefined
+  }
+
+  /** The store this file lives in (`storages.get(backend)`). */
+  get store(): ObjectStore {
+    return storages.get(this.backend)
+  }
+
+  /**
+   * The size of the pending content when it is known without reading it (a buffer, a string, a
+   * file on disk); `undefined` for a stream, or when there is no pending content.
+   */
+  async pendingSize(): Promise<number | undefined> {
+    const pending = this.#pending
+    if (pending === undefined) return undefined
+    if (pending.kind === 'path') return (await stat(pending.path)).size
+    return isByteContent(pending.content) ? toBuffer(pending.content).byteLength : undefined
+  }
+
+  /**
+   * Fills in the store and key prefix a column gives, for a file not yet uploaded. The key is
+   * only re-prefixed when it was generated, never when the caller chose it.
+   * @internal used by `@StoredObjectColumn`'s subscriber
+   */
+  applyDefaults(defaults: { backend: string; keyPrefix?: string }): void {
+    if (this.backend === '') this.backend = defaults.backend
+    if (this.#keyIsDefault && this.#pending !== undefined && defaults.keyPrefix) {
+      const prefix = defaults.keyPrefix.replace(/^\/+|\/+$/g, '')
+      if (prefix.length > 0 && !this.key.startsWith(`${prefix}/`)) this.key = `${prefix}/${this.key}`
+    }
+  }
+
+  /**
+   * Uploads the pending content (streamed, never read twice) and fills in `size`, `checksum`,
+   * `etag`, `version` and `lastModified`. Does nothing when there is no pending content.
+   */
+  async save(opts: FileSaveOptions = {}): Promise<this> {
+    const pending = this.#pending
+    if (pending === undefined) return this
+    if (this.backend === '') {
+      throw new TypeError(`FileObject "${this.filename}": no backend; pass { backend } or use a @StoredObjectColumn`)
+    }
+    const store = this.store
+    const tally = new ChecksumTally()
+    const limit = { maxSize: opts.maxSize, filename: this.filename }
+    let body: Buffer | AsyncIterable<Uint8Array>
+    let total: number | undefined
+    if (pending.kind === 'content' && isByteContent(pending.content)) {
+      body = toBuffer(pending.content)
+      total = body.byteLength
+      if (opts.maxSize !== undefined && total > opts.maxSize) throw fileTooLarge(this.filename, total, opts.maxSize)
+      tally.update(body)
+    } else if (pending.kind === 'path') {
+      total = (await stat(pending.path)).size
+      if (opts.maxSize !== undefined && total > opts.maxSize) throw fileTooLarge(this.filename, total, opts.maxSize)
+      body = hashingSource(createReadStream(pending.path, { highWaterMark: 1024 * 1024 }), tally, limit)
+    } else {
+      body = hashingSource(asAsyncIterable(pending.content), tally, limit)
+    }
+    const { onProgress, maxSize: _maxSize, ...putOptions } = opts
+    const result = await store.put(this.key, body, {
+      ...putOptions,
+      contentType: this.contentType,
+      metadata: Object.keys(this.metadata).length > 0 ? this.metadata : undefined,
+      onProgress: onProgress ? (p) => onProgress({ loaded: p.loaded, total: p.total ?? total }) : undefined,
+    })
+    const meta = await store.head(this.key)
+    this.size = tally.size
+    this.checksum = tally.digest()
+    this.etag = result.etag ?? meta.etag
+    this.version = result.version ?? meta.version
+    this.lastModified = meta.lastModified
+    this.#pending = undefined
+    this.#keyIsDefault = false
+    return this
+  }
+
+  /** The whole content: the pending bytes if not uploaded yet, otherwise read from the store. */
+  async getContent(): Promise<Buffer> {
+    const pending = this.#pending
+    if (pending?.kind === 'content' && isByteContent(pending.content)) return toBuffer(pending.content)
+    if (pending !== undefined) {
+      throw new TypeError(`FileObject "${this.filename}": save() it before reading streamed or on-disk content back`)
+    }
+    return (await this.store.get(this.key)).bytes()
+  }
+
+  /** A Node `Readable` of the stored content (optionally the byte range `[start, end)`). */
+  stream(opts?: { start?: number; end?: number; signal?: AbortSignal }): Readable {
+    return this.store.createReadStream(this.key, opts)
+  }
+
+  /** Deletes the stored object. */
+  async delete(): Promise<void> {
+    await this.store.delete(this.key)
+  }
+
+  /** A presigned URL for the object (default `GET`, valid `expiresIn` seconds, default 3600). */
+  async signUrl(opts: { method?: 'GET' | 'PUT' | 'HEAD' | 'DELETE'; expiresIn?: number } = {}): Promise<string> {
+    return this.store.signUrl(opts.method ?? 'GET', this.key, { expiresIn: opts.expiresIn })
+  }
+
+  /** The metadata as stored in a database column; never the bytes. */
+  toJSON(): FileObjectJSON {
+    const json: FileObjectJSON = { backend: this.backend, key: this.key, filename: this.filename }
+    if (this.contentType) json.contentType = this.contentType
+    if (this.size !== undefined) json.size = this.size
+    if (this.checksum !== undefined) json.checksum = this.checksum
+    if (this.etag !== undefined) json.etag = this.etag
+    if (this.version !== undefined) json.version = this.version
+    if (this.lastModified !== undefined) json.lastModified = this.lastModified.toISOString()
+    if (Object.keys(this.metadata).length > 0) json.metadata = { ...this.metadata }
+    return json
+  }
+
+  /**
+   * Whether `other` describes the same stored object with the same metadata. A file with pending
+   * content equals only itself, so a new upload always counts as a change.
+   */
+  equals(other: unknown): boolean {
+    if (other === this) return true
+    if (!FileObject.isFileObject(other)) return false
+    if (this.hasPendingContent || other.hasPendingContent) return false
+    return JSON.stringify(sortedKeys(this.toJSON())) === JSON.stringify(sortedKeys(other.toJSON()))
+  }
+}
+
+Object.defineProperty(FileObject.prototype, BRAND, { value: true })

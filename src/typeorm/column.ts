@@ -1,0 +1,54 @@
+import { Column, type ColumnOptions, type EntityMetadata } from 'typeorm'
+import { FileObject } from '../file-object.js'
+import { installColumnTypeResolver } from './column-type.js'
+import { StoredObjectTransformer, type StoredObjectColumnOptions } from './transformer.js'
+
+export { StoredObjectTransformer, type StoredObjectColumnOptions }
+
+/**
+ * A column holding a `FileObject` (or, with `multiple`, a `FileObject[]`): its metadata is kept
+ * as `jsonb` on PostgreSQL, `json` on MySQL/MariaDB and JSON text on SQLite; its bytes live in
+ * the `backend` store. Add `StoredObjectSubscriber` to the DataSource's `subscribers` so files are
+ * uploaded before the row is written and deleted after the change commits.
+ */
+export function StoredObjectColumn(options: StoredObjectColumnOptions): PropertyDecorator {
+  if (typeof options?.backend !== 'string' || options.backend.length === 0) {
+    throw new TypeError('@StoredObjectColumn: the "backend" option (a name registered in storages) is required')
+  }
+  installColumnTypeResolver()
+  const columnOptions: ColumnOptions = {
+    // A type every driver accepts while metadata is validated; column-type.ts then switches it to
+    // jsonb or json where the driver has one.
+    type: 'simple-json',
+    nullable: options.nullable ?? false,
+    transformer: new StoredObjectTransformer(options),
+  }
+  if (options.name !== undefined) columnOptions.name = options.name
+  if (options.comment !== undefined) columnOptions.comment = options.comment
+  return Column(columnOptions)
+}
+
+/** TypeORM's metadata of one column (not exported from its package root). */
+export type ColumnMetadata = EntityMetadata['columns'][number]
+
+/** A stored-object column of an entity, with the options it was declared with. */
+export interface StoredObjectColumnInfo {
+  column: ColumnMetadata
+  options: Readonly<StoredObjectColumnOptions>
+}
+
+/** The `@StoredObjectColumn`s of an entity. */
+export function storedObjectColumns(metadata: EntityMetadata): StoredObjectColumnInfo[] {
+  const found: StoredObjectColumnInfo[] = []
+  for (const column of metadata.columns) {
+    const transformer = column.transformer
+    if (transformer instanceof StoredObjectTransformer) found.push({ column, options: transformer.options })
+  }
+  return found
+}
+
+/** The files a stored-object column's value holds, whether one, a list or none. */
+export function filesOf(value: unknown): FileObject[] {
+  if (Array.isArray(value)) return value.filter((item): item is FileObject => FileObject.isFileObject(item))
+  return FileObject.isFileObject(value) ? [value] : []
+}

@@ -1,0 +1,17 @@
+/**
+ * `stowage/typeorm`: keep a file's metadata in a column and its bytes in object storage, with
+ * both tied to the row's transaction.
+ */
+export {
+  StoredObjectColumn,
+  StoredObjectTransformer,
+  storedObjectColumns,
+  type StoredObjectColumnOptions,
+  type StoredObjectColumnInfo,
+} from './column.js'
+export { storedObjectColumnType } from './column-type.js'
+export { StoredObjectSubscriber } from './subscriber.js'
+export { sweepOrphans, type SweepOptions, type SweepReport } from './sweep.js'
+export { FileValidationError, type FileValidationCode, type FileConstraints } from '../file-validation.js'
+export { FileObject, type FileObjectInit, type FileObjectJSON, type FileContent, type FileSaveOptions } from '../file-object.js'
+export { storages, StorageRegistry } from '../registry.js'

@@ -1,0 +1,40 @@
+import { storages } from '../registry.js'
+import type { StoredRef } from './transaction-frames.js'
+
+function isNotFound(error: unknown): boolean {
+  return (error as { code?: string } | undefined)?.code === 'NOT_FOUND'
+}
+
+/** Two refs name the same object. */
+export function sameRef(a: StoredRef, b: StoredRef): boolean {
+  return a.backend === b.backend && a.key === b.key
+}
+
+/**
+ * Deletes `refs`, one batch per store. Never throws: by the time this runs the database has
+ * already committed or rolled back, so a failure can only be reported (and left to
+ * `sweepOrphans`). Objects already gone count as deleted.
+ */
+export async function deleteQuietly(refs: StoredRef[], report: (message: string) => void): Promise<void> {
+  const byBackend = new Map<string, Set<string>>()
+  for (const ref of refs) {
+    if (!byBackend.has(ref.backend)) byBackend.set(ref.backend, new Set())
+    byBackend.get(ref.backend)!.add(ref.key)
+  }
+  await Promise.all(
+    [...byBackend].map(async ([backend, keys]) => {
+      try {
+        const store = storages.get(backend)
+        try {
+          await store.delete([...keys])
+        } catch (error) {
+          if (!isNotFound(error)) throw error
+          // One missing object must not spare the others in the batch.
+          for (const key of keys) await store.delete(key).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)))
+        }
+      } catch (error) {
+        report(`stowage: could not delete ${keys.size} object(s) from "${backend}": ${(error as Error)?.message ?? error}`)
+      }
+    }),
+  )
+}

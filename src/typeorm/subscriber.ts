@@ -1,0 +1,207 @@
+import {
+  EventSubscriber,
+  type AfterQueryEvent,
+  type DataSource,
+  type EntityMetadata,
+  type EntitySubscriberInterface,
+  type InsertEvent,
+  type ObjectLiteral,
+  type QueryRunner,
+  type RemoveEvent,
+  type TransactionCommitEvent,
+  type TransactionRollbackEvent,
+  type TransactionStartEvent,
+  type UpdateEvent,
+} from 'typeorm'
+import type { FileObject } from '../file-object.js'
+import { checkFileConstraints } from '../file-validation.js'
+import { filesOf, storedObjectColumns, type StoredObjectColumnInfo } from './column.js'
+import { deleteQuietly, sameRef } from './storage-ops.js'
+import { TransactionFrames, type StoredRef } from './transaction-frames.js'
+
+/** What one entity's write did to storage, carried from its before-event to its after-event. */
+interface EntityWrite {
+  uploaded: StoredRef[]
+  doomed: StoredRef[]
+}
+
+function refOf(file: FileObject): StoredRef {
+  return { backend: file.backend, key: file.key }
+}
+
+function warn(dataSource: DataSource | undefined, message: string): void {
+  if (dataSource?.logger) dataSource.logger.log('warn', message)
+  else console.warn(message)
+}
+
+/**
+ * Ties the objects of `@StoredObjectColumn`s to their row's transaction: pending files are
+ * uploaded before the row is written; objects uploaded for a transaction (or savepoint) that
+ * rolls back are deleted; objects the row stops referencing are deleted once the outermost
+ * transaction commits, or right after the write when there is no transaction.
+ *
+ * Add it to the DataSource: `subscribers: [StoredObjectSubscriber]`.
+ */
+@EventSubscriber()
+export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
+  readonly #frames = new TransactionFrames()
+  readonly #writes = new WeakMap<object, EntityWrite>()
+  // Uploads made outside any transaction, kept until their write succeeds so a failed write can
+  // still delete them.
+  readonly #untransacted = new WeakMap<QueryRunner, StoredRef[]>()
+  readonly #columns = new WeakMap<EntityMetadata, StoredObjectColumnInfo[]>()
+
+  #columnsOf(metadata: EntityMetadata | undefined): StoredObjectColumnInfo[] {
+    if (metadata === undefined) return []
+    let columns = this.#columns.get(metadata)
+    if (columns === undefined) {
+      columns = storedObjectColumns(metadata)
+      this.#columns.set(metadata, columns)
+    }
+    return columns
+  }
+
+  /** Uploads the new row's pending files. */
+  async beforeInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
+    await this.#prepareWrite(event.metadata, event.entity, undefined, event.queryRunner, true)
+  }
+
+  /** Records what the insert uploaded as part of its transaction. */
+  async afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
+    await this.#finishWrite(event.entity, event.queryRunner, event.dataSource)
+  }
+
+  /** Uploads the row's pending files and notes the objects it stops referencing. */
+  async beforeUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
+    if (event.entity === undefined) return
+    await this.#prepareWrite(event.metadata, event.entity, event.databaseEntity, event.queryRunner, false)
+  }
+
+  /** Schedules the deletes of the objects the update stopped referencing. */
+  async afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
+    if (event.entity === undefined) return
+    await this.#finishWrite(event.entity, event.queryRunner, event.dataSource)
+  }
+
+  /** Notes every object the removed row references. */
+  beforeRemove(event: RemoveEvent<ObjectLiteral>): void {
+    const columns = this.#columnsOf(event.metadata)
+    const row = event.databaseEntity ?? event.entity
+    const owner = event.entity ?? event.databaseEntity
+    if (columns.length === 0 || row === undefined || owner === undefined) return
+    const doomed = columns.flatMap(({ column }) => filesOf(column.getEntityValue(row)).map(refOf))
+    if (doomed.length > 0) this.#writes.set(owner, { uploaded: [], doomed })
+  }
+
+  /** Schedules the deletes of the removed row's objects. */
+  async afterRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> {
+    const owner = event.entity ?? event.databaseEntity
+    if (owner !== undefined) await this.#finishWrite(owner, event.queryRunner, event.dataSource)
+  }
+
+  /** Opens a frame for the new transaction or savepoint. */
+  afterTransactionStart(event: TransactionStartEvent): void {
+    this.#frames.opened(event.queryRunner)
+  }
+
+  /** Hands a savepoint's work to its parent, or applies the deletes at the outermost commit. */
+  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    const doomed = this.#frames.committed(event.queryRunner)
+    if (doomed.length > 0) await deleteQuietly(doomed, (m) => warn(event.dataSource, m))
+  }
+
+  /** Deletes what the rolled-back transaction or savepoint uploaded, and forgets its deletes. */
+  async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
+    const uploaded = this.#frames.rolledBack(event.queryRunner)
+    if (uploaded.length > 0) await deleteQuietly(uploaded, (m) => warn(event.dataSource, m))
+  }
+
+  /** A write that failed outside a transaction leaves its uploads unreferenced: delete them. */
+  async afterQuery(event: AfterQueryEvent): Promise<void> {
+    if (event.success || event.queryRunner?.isTransactionActive) return
+    const pending = this.#untransacted.get(event.queryRunner)
+    if (pending === undefined || pending.length === 0) return
+    this.#untransacted.delete(event.queryRunner)
+    await deleteQuietly(pending, (m) => warn(event.dataSource, m))
+  }
+
+  async #prepareWrite(
+    metadata: EntityMetadata,
+    entity: ObjectLiteral,
+    previous: ObjectLiteral | undefined,
+    queryRunner: QueryRunner,
+    isInsert: boolean,
+  ): Promise<void> {
+    const columns = this.#columnsOf(metadata)
+    if (columns.length === 0) return
+
+    const pending: Array<{ file: FileObject; info: StoredObjectColumnInfo }> = []
+    const doomed: StoredRef[] = []
+    for (const info of columns) {
+      const { column, options } = info
+      const value: unknown = column.getEntityValue(entity)
+      if (value === undefined) {
+        if (isInsert && options.multiple && !options.nullable) column.setEntityValue(entity, [])
+        continue
+      }
+      const files = filesOf(value)
+      for (const file of files) {
+        file.applyDefaults({ backend: options.backend, keyPrefix: options.keyPrefix })
+        if (file.hasPendingContent) pending.push({ file, info })
+      }
+      if (previous !== undefined) {
+        const kept = files.map(refOf)
+        for (const old of filesOf(column.getEntityValue(previous))) {
+          const ref = refOf(old)
+          if (!kept.some((k) => sameRef(k, ref))) doomed.push(ref)
+        }
+      }
+    }
+
+    // Every file is checked before any is uploaded, so a refused save leaves storage untouched.
+    for (const { file, info } of pending) {
+      checkFileConstraints(file, await file.pendingSize(), info.options)
+    }
+
+    const frame = this.#frames.current(queryRunner)
+    const uploaded: StoredRef[] = []
+    const outcomes = await Promise.allSettled(
+      pending.map(async ({ file, info }) => {
+        await file.save({ maxSize: info.options.maxSize })
+        const ref = refOf(file)
+        uploaded.push(ref)
+        if (frame !== undefined) frame.uploaded.push(ref)
+      }),
+    )
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
+    if (failure !== undefined) {
+      // Inside a transaction the rollback deletes them; outside one nothing else will.
+      if (frame === undefined) await deleteQuietly(uploaded, (m) => warn(queryRunner.dataSource, m))
+      throw failure.reason
+    }
+    if (frame === undefined && uploaded.length > 0) {
+      const untransacted = this.#untransacted.get(queryRunner) ?? []
+      untransacted.push(...uploaded)
+      this.#untransacted.set(queryRunner, untransacted)
+    }
+    if (uploaded.length > 0 || doomed.length > 0) this.#writes.set(entity, { uploaded, doomed })
+  }
+
+  async #finishWrite(entity: ObjectLiteral, queryRunner: QueryRunner, dataSource: DataSource): Promise<void> {
+    const write = this.#writes.get(entity)
+    if (write === undefined) return
+    this.#writes.delete(entity)
+    const frame = this.#frames.current(queryRunner)
+    if (frame !== undefined) {
+      frame.doomed.push(...write.doomed)
+      return
+    }
+    const untransacted = this.#untransacted.get(queryRunner)
+    if (untransacted !== undefined) {
+      const remaining = untransacted.filter((ref) => !write.uploaded.some((done) => sameRef(done, ref)))
+      if (remaining.length > 0) this.#untransacted.set(queryRunner, remaining)
+      else this.#untransacted.delete(queryRunner)
+    }
+    if (write.doomed.length > 0) await deleteQuietly(write.doomed, (m) => warn(dataSource, m))
+  }
+}
