@@ -1,1 +1,21 @@
 #![deny(clippy::all)]
+//! stowage: object storage for Node.js over the `object_store` crate.
+//!
+//! This file only registers modules; each concern lives in its own.
+
+// `store` first: the `#[napi] impl NativeStore` blocks elsewhere need its struct.
+mod store;
+
+mod backends;
+mod confine;
+mod error;
+mod get;
+mod guard;
+mod key;
+mod list;
+mod manage;
+mod meta;
+mod put;
+mod reader;
+mod sign;
+mod upload;

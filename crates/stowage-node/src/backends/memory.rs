@@ -1,0 +1,25 @@
+use std::sync::Arc;
+
+use napi_derive::napi;
+use object_store::memory::InMemory;
+
+use crate::store::{NativeStore, StoreInner};
+
+pub fn memory_store() -> StoreInner {
+    StoreInner {
+        store: Arc::new(InMemory::new()),
+        signer: None,
+        prefix: None,
+        local_root: None,
+        description: "MemoryStore".to_string(),
+    }
+}
+
+#[napi]
+impl NativeStore {
+    /// A store that keeps objects in this process's memory.
+    #[napi(factory)]
+    pub fn memory() -> Self {
+        NativeStore::new(memory_store())
+    }
+}

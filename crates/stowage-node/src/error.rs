@@ -1,0 +1,182 @@
+//! One error type for everything that crosses into JavaScript.
+//!
+//! napi-rs only carries a status and a message across an async boundary, so the
+//! message is a small JSON document (`{"code","message"}`) that `src/errors.ts`
+//! turns into the matching `StorageError` subclass. The codes are the stable
+//! contract of DESIGN.md's error table.
+
+use serde::Serialize;
+
+/// The stable error codes of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    NotFound,
+    AlreadyExists,
+    PreconditionFailed,
+    NotModified,
+    PermissionDenied,
+    Unauthenticated,
+    InvalidPath,
+    NotSupported,
+    InvalidConfig,
+    Aborted,
+    Generic,
+}
+
+/// A failure with a stable code; becomes a `StorageError` in JavaScript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StorageFailure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Result alias used by every operation.
+pub type StorageResult<T> = std::result::Result<T, StorageFailure>;
+
+impl StorageFailure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_path(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidPath, message)
+    }
+
+    pub fn invalid_config(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidConfig, message)
+    }
+
+    pub fn not_supported(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotSupported, message)
+    }
+
+    pub fn generic(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Generic, message)
+    }
+}
+
+impl std::fmt::Display for StorageFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.message)
+    }
+}
+
+impl From<object_store::Error> for StorageFailure {
+    fn from(err: object_store::Error) -> Self {
+        use object_store::Error as E;
+        let code = match &err {
+            E::NotFound { .. } => ErrorCode::NotFound,
+            E::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            E::Precondition { .. } => ErrorCode::PreconditionFailed,
+            E::NotModified { .. } => ErrorCode::NotModified,
+            E::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            E::Unauthenticated { .. } => ErrorCode::Unauthenticated,
+            E::InvalidPath { .. } => ErrorCode::InvalidPath,
+            E::NotSupported { .. } | E::NotImplemented { .. } => ErrorCode::NotSupported,
+            E::UnknownConfigurationKey { .. } => ErrorCode::InvalidConfig,
+            E::Generic { source, .. } => classify_generic(source.as_ref()),
+            _ => ErrorCode::Generic,
+        };
+        Self::new(code, error_chain(&err))
+    }
+}
+
+impl From<StorageFailure> for napi::Error {
+    fn from(failure: StorageFailure) -> Self {
+        let reason = serde_json::to_string(&failure).unwrap_or_else(|_| {
+            format!(r#"{{"code":"GENERIC","message":"{:?}"}}"#, failure.message)
+        });
+        napi::Error::new(napi::Status::GenericFailure, reason)
+    }
+}
+
+/// Some backends report a few well-known conditions only as generic errors
+/// (a local file in the way of a directory, a range past the end, ...).
+fn classify_generic(source: &(dyn std::error::Error + 'static)) -> ErrorCode {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(source);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::NotFound => ErrorCode::NotFound,
+                std::io::ErrorKind::PermissionDenied => ErrorCode::PermissionDenied,
+                std::io::ErrorKind::AlreadyExists => ErrorCode::AlreadyExists,
+                _ => ErrorCode::Generic,
+            };
+        }
+        current = err.source();
+    }
+    ErrorCode::Generic
+}
+
+/// The error and its sources on one line, so the JavaScript `cause` keeps all of it.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = inner.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_object_store_variants_to_codes() {
+        let not_found = object_store::Error::NotFound {
+            path: "a".into(),
+            source: "missing".into(),
+        };
+        assert_eq!(StorageFailure::from(not_found).code, ErrorCode::NotFound);
+        let exists = object_store::Error::AlreadyExists {
+            path: "a".into(),
+            source: "there".into(),
+        };
+        assert_eq!(StorageFailure::from(exists).code, ErrorCode::AlreadyExists);
+        let precondition = object_store::Error::Precondition {
+            path: "a".into(),
+            source: "etag".into(),
+        };
+        assert_eq!(
+            StorageFailure::from(precondition).code,
+            ErrorCode::PreconditionFailed
+        );
+        let unimplemented = object_store::Error::NotImplemented {
+            operation: "x".into(),
+            implementer: "y".into(),
+        };
+        assert_eq!(
+            StorageFailure::from(unimplemented).code,
+            ErrorCode::NotSupported
+        );
+    }
+
+    #[test]
+    fn generic_io_not_found_is_not_found() {
+        let err = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::new(std::io::ErrorKind::NotFound, "gone")),
+        };
+        assert_eq!(StorageFailure::from(err).code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn serializes_code_in_screaming_snake_case() {
+        let failure = StorageFailure::new(ErrorCode::PreconditionFailed, "x \"quoted\"");
+        let json = serde_json::to_string(&failure).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"PRECONDITION_FAILED","message":"x \"quoted\""}"#
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! Every future handed to JavaScript runs through `guarded`, so a panic in an
+//! operation rejects its promise with a `StorageError` instead of ending the process.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use napi_derive::napi;
+
+use crate::error::{StorageFailure, StorageResult};
+
+/// Await `fut`, turning a panic into a `GENERIC` failure.
+pub async fn guarded<T>(fut: impl Future<Output = StorageResult<T>>) -> napi::Result<T> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(result) => result.map_err(napi::Error::from),
+        Err(panic) => Err(StorageFailure::generic(format!(
+            "internal error in stowage (panic): {}",
+            panic_message(panic.as_ref())
+        ))
+        .into()),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Panics inside the native module on purpose; tests use it to prove a panic
+/// becomes a rejected promise and the process lives on.
+#[napi(js_name = "__panicForTest")]
+pub async fn panic_for_test(message: String) -> napi::Result<()> {
+    guarded(async move {
+        if message.is_empty() {
+            return Ok(());
+        }
+        panic!("{message}");
+    })
+    .await
+}

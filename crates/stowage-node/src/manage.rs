@@ -1,0 +1,79 @@
+//! `delete`, `copy` and `rename`.
+
+use futures::StreamExt;
+use napi::bindgen_prelude::Either;
+use napi_derive::napi;
+use object_store::ObjectStoreExt;
+
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::guard::guarded;
+use crate::store::NativeStore;
+
+/// Deleting what is already gone succeeds, as on S3, whatever the backend.
+fn ignore_missing(result: object_store::Result<()>) -> StorageResult<()> {
+    match result.map_err(StorageFailure::from) {
+        Err(failure) if failure.code == ErrorCode::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+#[napi]
+impl NativeStore {
+    /// Delete one object or many (batched where the backend allows).
+    #[napi]
+    pub async fn delete(&self, paths: Either<String, Vec<String>>) -> napi::Result<()> {
+        let inner = self.inner.clone();
+        guarded(async move {
+            let paths = match paths {
+                Either::A(one) => vec![one],
+                Either::B(many) => many,
+            };
+            let paths = paths
+                .iter()
+                .map(|p| inner.key(p))
+                .collect::<StorageResult<Vec<_>>>()?;
+            if let [only] = paths.as_slice() {
+                return ignore_missing(inner.store.delete(only).await);
+            }
+            let locations = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
+            let mut results = inner.store.delete_stream(locations);
+            while let Some(result) = results.next().await {
+                ignore_missing(result.map(|_| ()))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Copy `from` to `to`; with `overwrite: false`, fail if `to` exists.
+    #[napi]
+    pub async fn copy(&self, from: String, to: String, overwrite: bool) -> napi::Result<()> {
+        let inner = self.inner.clone();
+        guarded(async move {
+            let (from, to) = (inner.key(&from)?, inner.key(&to)?);
+            if overwrite {
+                inner.store.copy(&from, &to).await?;
+            } else {
+                inner.store.copy_if_not_exists(&from, &to).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Move `from` to `to`; with `overwrite: false`, fail if `to` exists.
+    #[napi]
+    pub async fn rename(&self, from: String, to: String, overwrite: bool) -> napi::Result<()> {
+        let inner = self.inner.clone();
+        guarded(async move {
+            let (from, to) = (inner.key(&from)?, inner.key(&to)?);
+            if overwrite {
+                inner.store.rename(&from, &to).await?;
+            } else {
+                inner.store.rename_if_not_exists(&from, &to).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}

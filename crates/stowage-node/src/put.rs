@@ -1,0 +1,225 @@
+//! `put`, and the upload handle behind streams and `createWriteStream`.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use object_store::{Attributes, PutMode, PutOptions, PutPayload, UpdateVersion};
+use tokio::sync::Mutex;
+
+use crate::error::{StorageFailure, StorageResult};
+use crate::guard::guarded;
+use crate::meta::NativeAttributes;
+use crate::store::NativeStore;
+use crate::upload::Upload;
+
+/// S3's smallest part size, and a part size every backend accepts.
+pub const DEFAULT_CHUNK_SIZE: usize = 5 * 1024 * 1024;
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Options of `put` and `createWriteStream`, as the TypeScript layer passes them.
+#[napi(object)]
+#[derive(Default)]
+pub struct NativePutOptions {
+    pub attributes: Option<NativeAttributes>,
+    /// `overwrite` (default), `create`, or `update` (with `etag` and/or `version`).
+    pub mode: Option<String>,
+    pub etag: Option<String>,
+    pub version: Option<String>,
+    /// Multipart part size in bytes.
+    pub chunk_size: Option<f64>,
+    /// Parts uploaded at once.
+    pub concurrency: Option<u32>,
+}
+
+/// What a successful write returns.
+#[napi(object)]
+pub struct NativePutResult {
+    pub etag: Option<String>,
+    pub version: Option<String>,
+}
+
+impl From<object_store::PutResult> for NativePutResult {
+    fn from(result: object_store::PutResult) -> Self {
+        Self {
+            etag: result.e_tag,
+            version: result.version,
+        }
+    }
+}
+
+/// Checked write options.
+#[derive(Debug, Clone)]
+pub struct WriteSettings {
+    pub attributes: Attributes,
+    pub mode: PutMode,
+    pub chunk_size: usize,
+    pub concurrency: usize,
+}
+
+impl Default for WriteSettings {
+    fn default() -> Self {
+        Self {
+            attributes: Attributes::new(),
+            mode: PutMode::Overwrite,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+impl TryFrom<Option<NativePutOptions>> for WriteSettings {
+    type Error = StorageFailure;
+
+    fn try_from(options: Option<NativePutOptions>) -> StorageResult<Self> {
+        let options = options.unwrap_or_default();
+        let mode = match options.mode.as_deref() {
+            None | Some("overwrite") => PutMode::Overwrite,
+            Some("create") => PutMode::Create,
+            Some("update") => {
+                if options.etag.is_none() && options.version.is_none() {
+                    return Err(StorageFailure::invalid_config(
+                        "mode { etag, version } needs an etag or a version",
+                    ));
+                }
+                PutMode::Update(UpdateVersion {
+                    e_tag: options.etag,
+                    version: options.version,
+                })
+            }
+            Some(other) => {
+                return Err(StorageFailure::invalid_config(format!(
+                    "mode must be 'overwrite', 'create' or {{ etag, version }}, got {other:?}"
+                )))
+            }
+        };
+        let chunk_size = match options.chunk_size {
+            None => DEFAULT_CHUNK_SIZE,
+            Some(size) if size.fract() == 0.0 && (1.0..=5e9).contains(&size) => size as usize,
+            Some(size) => {
+                return Err(StorageFailure::invalid_config(format!(
+                    "chunkSize must be a whole number of bytes between 1 and 5e9, got {size}"
+                )))
+            }
+        };
+        let concurrency = match options.concurrency {
+            None => DEFAULT_CONCURRENCY,
+            Some(0) => {
+                return Err(StorageFailure::invalid_config(
+                    "concurrency must be at least 1",
+                ))
+            }
+            Some(n) => n as usize,
+        };
+        Ok(Self {
+            attributes: options
+                .attributes
+                .as_ref()
+                .map(Attributes::from)
+                .unwrap_or_default(),
+            mode,
+            chunk_size,
+            concurrency,
+        })
+    }
+}
+
+/// Wrap a JavaScript buffer without copying it; it stays referenced until sent.
+pub fn borrow_buffer(buffer: Buffer) -> Bytes {
+    Bytes::from_owner(buffer)
+}
+
+#[napi]
+impl NativeStore {
+    /// Write `data` to `path`: one request up to `chunkSize`, a concurrent
+    /// multipart upload above it.
+    #[napi]
+    pub async fn put(
+        &self,
+        path: String,
+        data: Buffer,
+        options: Option<NativePutOptions>,
+    ) -> napi::Result<NativePutResult> {
+        let inner = self.inner.clone();
+        guarded(async move {
+            let path = inner.key(&path)?;
+            let settings = WriteSettings::try_from(options)?;
+            let data = borrow_buffer(data);
+            if data.len() <= settings.chunk_size || !matches!(settings.mode, PutMode::Overwrite) {
+                let options = PutOptions {
+                    mode: settings.mode,
+                    attributes: settings.attributes,
+                    ..Default::default()
+                };
+                let result = inner
+                    .store
+                    .put_opts(&path, PutPayload::from(data), options)
+                    .await?;
+                return Ok(result.into());
+            }
+            let mut upload = Upload::new(inner, path, settings);
+            upload.write(data).await?;
+            Ok(upload.finish().await?.into())
+        })
+        .await
+    }
+
+    /// Start a streamed upload to `path`; nothing is visible until `finish()`.
+    #[napi]
+    pub fn upload(
+        &self,
+        path: String,
+        options: Option<NativePutOptions>,
+    ) -> napi::Result<NativeUpload> {
+        let path = self.inner.key(&path)?;
+        let settings = WriteSettings::try_from(options)?;
+        Ok(NativeUpload {
+            upload: Arc::new(Mutex::new(Upload::new(self.inner.clone(), path, settings))),
+        })
+    }
+}
+
+/// A streamed upload in progress.
+#[napi]
+pub struct NativeUpload {
+    upload: Arc<Mutex<Upload>>,
+}
+
+#[napi]
+impl NativeUpload {
+    /// Add bytes; resolves when they are accepted within the concurrency limit,
+    /// with the number of bytes the server has confirmed so far.
+    #[napi]
+    pub async fn write(&self, chunk: Buffer) -> napi::Result<f64> {
+        let upload = self.upload.clone();
+        guarded(async move {
+            let confirmed = upload.lock().await.write(borrow_buffer(chunk)).await?;
+            Ok(confirmed as f64)
+        })
+        .await
+    }
+
+    /// Upload the rest and make the object visible.
+    #[napi]
+    pub async fn finish(&self) -> napi::Result<NativePutResult> {
+        let upload = self.upload.clone();
+        guarded(async move { Ok(upload.lock().await.finish().await?.into()) }).await
+    }
+
+    /// Abandon the upload, removing any parts already on the server.
+    #[napi]
+    pub async fn abort(&self) -> napi::Result<()> {
+        let upload = self.upload.clone();
+        guarded(async move { upload.lock().await.abort().await }).await
+    }
+
+    /// Bytes confirmed by the server so far.
+    #[napi(getter)]
+    pub fn confirmed(&self) -> f64 {
+        self.upload
+            .try_lock()
+            .map(|upload| upload.confirmed() as f64)
+            .unwrap_or(0.0)
+    }
+}

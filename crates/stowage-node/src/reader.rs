@@ -1,0 +1,166 @@
+//! Bytes out to JavaScript, one large chunk per call.
+//!
+//! Local files are read directly in 1 MiB blocks (object_store's own file
+//! stream reads 8 KiB at a time); network streams hand over what has arrived,
+//! merged up to 1 MiB, so JavaScript pays one promise per MiB, not per packet.
+//! Each chunk becomes an external `Buffer` that owns the Rust allocation.
+
+use std::fs::File;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+use object_store::GetResultPayload;
+use tokio::sync::Mutex;
+
+use crate::error::{StorageFailure, StorageResult};
+use crate::guard::guarded;
+
+pub const READ_CHUNK: usize = 1024 * 1024;
+
+/// Where the bytes of a `get` come from.
+pub enum ByteSource {
+    File { file: Arc<File>, range: Range<u64> },
+    Stream(BoxStream<'static, object_store::Result<Bytes>>),
+    Finished,
+}
+
+impl ByteSource {
+    pub fn new(payload: GetResultPayload, range: Range<u64>) -> Self {
+        match payload {
+            GetResultPayload::File(file, _) => Self::File {
+                file: Arc::new(file),
+                range,
+            },
+            GetResultPayload::Stream(stream) => Self::Stream(stream),
+        }
+    }
+
+    /// The next chunk, or `None` at the end.
+    pub async fn next_chunk(&mut self) -> StorageResult<Option<Vec<u8>>> {
+        match self {
+            Self::Finished => Ok(None),
+            Self::File { file, range } => {
+                if range.is_empty() {
+                    *self = Self::Finished;
+                    return Ok(None);
+                }
+                let len = (range.end - range.start).min(READ_CHUNK as u64) as usize;
+                let chunk = read_file_at(file.clone(), range.start, len).await?;
+                range.start += len as u64;
+                Ok(Some(chunk))
+            }
+            Self::Stream(stream) => {
+                let Some(first) = stream.next().await.transpose()? else {
+                    *self = Self::Finished;
+                    return Ok(None);
+                };
+                let mut merged: Option<Vec<u8>> = None;
+                let mut first = Some(first);
+                while first.as_ref().map_or(0, Bytes::len) + merged.as_ref().map_or(0, Vec::len)
+                    < READ_CHUNK
+                {
+                    let Some(Some(next)) = stream.next().now_or_never() else {
+                        break;
+                    };
+                    let next = next?;
+                    let buf = merged.get_or_insert_with(|| {
+                        let head = first.take().unwrap_or_default();
+                        let mut buf = Vec::with_capacity(READ_CHUNK.max(head.len() + next.len()));
+                        buf.extend_from_slice(&head);
+                        buf
+                    });
+                    buf.extend_from_slice(&next);
+                }
+                Ok(Some(match (merged, first) {
+                    (Some(buf), _) => buf,
+                    (None, Some(only)) => Vec::from(only),
+                    (None, None) => Vec::new(),
+                }))
+            }
+        }
+    }
+
+    /// Everything that is left, in one allocation when the size is known.
+    pub async fn read_all(&mut self, size_hint: usize) -> StorageResult<Vec<u8>> {
+        if let Self::File { file, range } = self {
+            let len = (range.end - range.start) as usize;
+            let all = read_file_at(file.clone(), range.start, len).await?;
+            *self = Self::Finished;
+            return Ok(all);
+        }
+        let mut all = Vec::with_capacity(size_hint);
+        while let Some(chunk) = self.next_chunk().await? {
+            if all.is_empty() && chunk.len() >= size_hint {
+                all = chunk;
+            } else {
+                all.extend_from_slice(&chunk);
+            }
+        }
+        Ok(all)
+    }
+}
+
+async fn read_file_at(file: Arc<File>, offset: u64, len: usize) -> StorageResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; len];
+        file.read_exact_at(&mut buf, offset)?;
+        Ok::<_, std::io::Error>(buf)
+    })
+    .await
+    .map_err(|err| StorageFailure::generic(err.to_string()))?
+    .map_err(|err| StorageFailure::generic(format!("reading local file: {err}")))
+}
+
+/// A download in progress; JavaScript pulls it chunk by chunk.
+#[napi]
+pub struct NativeReader {
+    source: Arc<Mutex<ByteSource>>,
+}
+
+impl NativeReader {
+    pub fn new(source: ByteSource) -> Self {
+        Self {
+            source: Arc::new(Mutex::new(source)),
+        }
+    }
+}
+
+#[napi]
+impl NativeReader {
+    /// The next chunk (at most 1 MiB), or `null` at the end.
+    #[napi]
+    pub async fn read(&self) -> napi::Result<Option<Buffer>> {
+        let source = self.source.clone();
+        guarded(async move { Ok(source.lock().await.next_chunk().await?.map(Buffer::from)) }).await
+    }
+
+    /// Everything that is left, as one buffer.
+    #[napi]
+    pub async fn read_all(&self, size_hint: f64) -> napi::Result<Buffer> {
+        let source = self.source.clone();
+        guarded(async move {
+            let all = source.lock().await.read_all(size_hint as usize).await?;
+            Ok(Buffer::from(all))
+        })
+        .await
+    }
+
+    /// Stop reading and release the connection or file.
+    #[napi]
+    pub fn cancel(&self) {
+        if let Ok(mut source) = self.source.try_lock() {
+            *source = ByteSource::Finished;
+        } else {
+            let source = self.source.clone();
+            napi::bindgen_prelude::spawn(async move {
+                *source.lock().await = ByteSource::Finished;
+            });
+        }
+    }
+}

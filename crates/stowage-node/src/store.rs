@@ -1,0 +1,80 @@
+//! The one `#[napi]` class every JavaScript store wraps.
+//!
+//! Operations live in their own modules (`put.rs`, `get.rs`, ...) as further
+//! `#[napi] impl NativeStore` blocks; this module holds what they share.
+
+use std::sync::Arc;
+
+use napi_derive::napi;
+use object_store::path::Path;
+use object_store::signer::Signer;
+use object_store::ObjectStore;
+
+use crate::confine::LocalRoot;
+use crate::error::{StorageFailure, StorageResult};
+use crate::key::parse_key;
+
+/// What an operation needs to reach one configured store.
+pub struct StoreInner {
+    /// The store with any configured prefix already applied.
+    pub store: Arc<dyn ObjectStore>,
+    /// The unprefixed store, for backends that can presign URLs.
+    pub signer: Option<Arc<dyn Signer>>,
+    /// Applied by hand to signed URLs, since `PrefixStore` cannot sign.
+    pub prefix: Option<Path>,
+    /// Set for `LocalStore`: every path is confined to this directory.
+    pub local_root: Option<LocalRoot>,
+    /// A description without secrets, for `util.inspect` and errors.
+    pub description: String,
+}
+
+/// A handle on one configured object store; cheap to share across calls.
+#[napi]
+pub struct NativeStore {
+    pub(crate) inner: Arc<StoreInner>,
+}
+
+impl NativeStore {
+    pub(crate) fn new(inner: StoreInner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
+impl StoreInner {
+    /// Parse `key` and check it may be touched by this store.
+    pub fn key(&self, key: &str) -> StorageResult<Path> {
+        let path = parse_key(key)?;
+        if let Some(root) = &self.local_root {
+            root.confine(&path)?;
+        }
+        Ok(path)
+    }
+
+    /// The key as the server sees it, prefix included (used for signing).
+    pub fn full_path(&self, path: &Path) -> Path {
+        match &self.prefix {
+            Some(prefix) => prefix.parts().chain(path.parts()).collect(),
+            None => path.clone(),
+        }
+    }
+
+    pub fn signer(&self) -> StorageResult<&Arc<dyn Signer>> {
+        self.signer.as_ref().ok_or_else(|| {
+            StorageFailure::not_supported(format!(
+                "{} cannot sign URLs; only S3, GCS and Azure stores can",
+                self.description
+            ))
+        })
+    }
+}
+
+#[napi]
+impl NativeStore {
+    /// A description of the store that never contains a secret.
+    #[napi]
+    pub fn describe(&self) -> String {
+        self.inner.description.clone()
+    }
+}
