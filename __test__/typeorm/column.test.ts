@@ -1,0 +1,143 @@
+import { Column, Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { FileObject, MemoryStore, storages, type ObjectStore } from '../../src/index.js'
+import { FileValidationError, StoredObjectColumn, StoredObjectTransformer, storedObjectColumnType } from '../../src/typeorm/index.js'
+import { listKeys, openDataSource, type DatabaseKind } from './databases.js'
+
+const backend = 'column-test'
+
+@Entity({ name: 'column_avatar' })
+class Avatar {
+  @PrimaryGeneratedColumn()
+  id!: number
+
+  @StoredObjectColumn({ backend, nullable: true, maxSize: 10, allowedContentTypes: ['image/*'] })
+  image!: FileObject | null
+
+  @StoredObjectColumn({ backend, multiple: true, maxSize: 20 })
+  extras!: FileObject[]
+}
+
+describe('StoredObjectColumn on SQLite', () => {
+  let dataSource: DataSource
+  let avatars: Repository<Avatar>
+  let store: ObjectStore
+
+  beforeAll(async () => {
+    dataSource = await openDataSource('sqlite', 'stowage_column', [Avatar])
+    avatars = dataSource.getRepository(Avatar)
+  })
+  afterAll(async () => {
+    await dataSource?.destroy()
+    storages.unregister(backend)
+  })
+  beforeEach(async () => {
+    store = new MemoryStore()
+    storages.register(backend, store, { replace: true })
+    await avatars.clear()
+  })
+
+  it('stores the metadata as JSON text, never the bytes', async () => {
+    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'a.png', content: 'png' }) }))
+    const [row] = await dataSource.query('SELECT image, extras FROM column_avatar WHERE id = ?', [saved.id])
+    expect(typeof row.image).toBe('string')
+    const json = JSON.parse(row.image)
+    expect(json).toMatchObject({ backend, key: saved.image!.key, filename: 'a.png', contentType: 'image/png', size: 3 })
+    expect(json.checksum).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(json).not.toHaveProperty('content')
+    expect(Object.values(json)).not.toContain('png')
+    expect(JSON.parse(row.extras)).toEqual([])
+  })
+
+  it('refuses a file over maxSize before uploading anything or writing the row', async () => {
+    const avatar = Object.assign(new Avatar(), {
+      image: new FileObject({ filename: 'ok.png', content: 'small' }),
+      extras: [new FileObject({ filename: 'big.bin', content: Buffer.alloc(21) })],
+    })
+    const error = await avatars.save(avatar).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FileValidationError)
+    expect((error as FileValidationError).code).toBe('FILE_TOO_LARGE')
+    expect((error as Error).message).toMatch(/big\.bin.*21 bytes exceeds maxSize of 20/)
+    expect(await listKeys(store)).toEqual([])
+    expect(await avatars.count()).toBe(0)
+  })
+
+  it('refuses a content type outside allowedContentTypes before uploading anything', async () => {
+    const avatar = Object.assign(new Avatar(), { image: new FileObject({ filename: 'notes.txt', content: 'hi' }) })
+    const error = await avatars.save(avatar).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FileValidationError)
+    expect((error as FileValidationError).code).toBe('CONTENT_TYPE_NOT_ALLOWED')
+    expect((error as Error).message).toMatch(/text\/plain.*not allowed.*image\/\*/)
+    expect(await listKeys(store)).toEqual([])
+    expect(await avatars.count()).toBe(0)
+  })
+
+  it('aborts a stream that grows past maxSize and leaves nothing behind', async () => {
+    async function* tooMuch() {
+      for (let i = 0; i < 5; i++) yield Buffer.alloc(4)
+    }
+    const avatar = Object.assign(new Avatar(), { image: new FileObject({ filename: 'stream.png', content: tooMuch() }) })
+    await expect(avatars.save(avatar)).rejects.toThrow(FileValidationError)
+    expect(await listKeys(store)).toEqual([])
+    expect(await avatars.count()).toBe(0)
+  })
+
+  it('fills in the backend of a FileObject made without one', async () => {
+    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'x.png', content: 'x' }) }))
+    expect(saved.image!.backend).toBe(backend)
+    expect((await avatars.findOneByOrFail({ id: saved.id })).image!.backend).toBe(backend)
+  })
+})
+
+describe('StoredObjectTransformer', () => {
+  const single = new StoredObjectTransformer({ backend })
+  const multiple = new StoredObjectTransformer({ backend, multiple: true })
+
+  it('converts to fresh JSON each time and back to FileObjects', () => {
+    const file = FileObject.fromJSON({ backend, key: 'k/a.txt', filename: 'a.txt', size: 1 })
+    const first = single.to(file)
+    expect(first).toEqual(file.toJSON())
+    expect(single.to(file)).not.toBe(first)
+    expect(single.from(first)).toBeInstanceOf(FileObject)
+    expect((single.from(JSON.stringify(first)) as FileObject).equals(file)).toBe(true)
+    expect(multiple.to([file])).toEqual([file.toJSON()])
+    expect(multiple.from(null)).toEqual([])
+    expect(single.from(null)).toBeNull()
+    expect(single.to(undefined)).toBeUndefined()
+  })
+
+  it('picks jsonb on PostgreSQL, json on MySQL/MariaDB and SQLite', () => {
+    expect(storedObjectColumnType('postgres')).toBe('jsonb')
+    expect(storedObjectColumnType('mariadb')).toBe('json')
+    expect(storedObjectColumnType('mysql')).toBe('json')
+    expect(storedObjectColumnType('sqljs')).toBe('json')
+    expect(storedObjectColumnType('better-sqlite3')).toBe('json')
+  })
+})
+
+@Entity({ name: 'column_type_probe' })
+class Probe {
+  @PrimaryGeneratedColumn()
+  id!: number
+
+  @StoredObjectColumn({ backend, nullable: true })
+  file!: FileObject | null
+}
+
+const columnTypeQuery: Record<Exclude<DatabaseKind, 'sqlite'>, string> = {
+  postgres: `SELECT data_type AS type FROM information_schema.columns WHERE table_schema = 'stowage_column' AND table_name = 'column_type_probe' AND column_name = 'file'`,
+  mariadb: `SELECT CHECK_CLAUSE AS type FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'stowage_column' AND TABLE_NAME = 'column_type_probe'`,
+}
+
+describe.each(['postgres', 'mariadb'] as const)('StoredObjectColumn type on %s', (kind) => {
+  it('is the native JSON type', async () => {
+    const dataSource = await openDataSource(kind, 'stowage_column', [Probe])
+    try {
+      const [row] = await dataSource.query(columnTypeQuery[kind])
+      // MariaDB's JSON is LONGTEXT with a json_valid() check.
+      expect(String(row.type)).toMatch(kind === 'postgres' ? /^jsonb$/ : /json_valid\(`file`\)/)
+    } finally {
+      await dataSource.destroy()
+    }
+  })
+})
