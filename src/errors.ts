@@ -1,0 +1,125 @@
+/**
+ * The errors every stowage operation throws. Each carries a stable `code`
+ * (DESIGN.md's table) and, where one applies, the `path` it concerns.
+ */
+
+/** The stable error codes. */
+export type StorageErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'PRECONDITION_FAILED'
+  | 'NOT_MODIFIED'
+  | 'PERMISSION_DENIED'
+  | 'UNAUTHENTICATED'
+  | 'INVALID_PATH'
+  | 'NOT_SUPPORTED'
+  | 'INVALID_CONFIG'
+  | 'ABORTED'
+  | 'GENERIC'
+
+/** Options shared by every `StorageError` constructor. */
+export interface StorageErrorOptions {
+  path?: string
+  cause?: unknown
+}
+
+/** Any failure of a storage operation. */
+export class StorageError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: StorageErrorCode
+  /** The key the failure concerns, when there is one. */
+  readonly path?: string
+
+  constructor(message: string, code: StorageErrorCode = 'GENERIC', options: StorageErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    if (options.path !== undefined) this.path = options.path
+  }
+}
+
+/** The object does not exist. */
+export class NotFoundError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'NOT_FOUND', options) }
+}
+/** `mode: 'create'` or `overwrite: false`, and the object exists. */
+export class AlreadyExistsError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'ALREADY_EXISTS', options) }
+}
+/** An `ifMatch`, `ifUnmodifiedSince` or etag condition failed. */
+export class PreconditionError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'PRECONDITION_FAILED', options) }
+}
+/** An `ifNoneMatch` or `ifModifiedSince` condition matched. */
+export class NotModifiedError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'NOT_MODIFIED', options) }
+}
+/** The server refused the credentials' rights. */
+export class PermissionDeniedError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'PERMISSION_DENIED', options) }
+}
+/** Bad or missing credentials. */
+export class UnauthenticatedError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'UNAUTHENTICATED', options) }
+}
+/** A path that cannot be a key. */
+export class InvalidPathError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'INVALID_PATH', options) }
+}
+/** The backend cannot do this. */
+export class NotSupportedError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'NOT_SUPPORTED', options) }
+}
+/** A bad URL, option or option value. */
+export class ConfigError extends StorageError {
+  constructor(message: string, options?: StorageErrorOptions) { super(message, 'INVALID_CONFIG', options) }
+}
+/** An `AbortSignal` fired. */
+export class AbortError extends StorageError {
+  constructor(message = 'The operation was aborted', options?: StorageErrorOptions) {
+    super(message, 'ABORTED', options)
+  }
+}
+
+const classByCode: Record<Exclude<StorageErrorCode, 'GENERIC'>, new (message: string, options?: StorageErrorOptions) => StorageError> = {
+  NOT_FOUND: NotFoundError,
+  ALREADY_EXISTS: AlreadyExistsError,
+  PRECONDITION_FAILED: PreconditionError,
+  NOT_MODIFIED: NotModifiedError,
+  PERMISSION_DENIED: PermissionDeniedError,
+  UNAUTHENTICATED: UnauthenticatedError,
+  INVALID_PATH: InvalidPathError,
+  NOT_SUPPORTED: NotSupportedError,
+  INVALID_CONFIG: ConfigError,
+  ABORTED: AbortError,
+}
+
+/** Build the `StorageError` subclass for `code`. */
+export function storageError(code: StorageErrorCode, message: string, options?: StorageErrorOptions): StorageError {
+  if (code === 'GENERIC') return new StorageError(message, 'GENERIC', options)
+  return new classByCode[code](message, options)
+}
+
+/**
+ * Turn anything thrown by the native module into a `StorageError`.
+ * The native side encodes `{ code, message }` as JSON in the error message.
+ */
+export function fromNative(err: unknown, path?: string): StorageError {
+  if (err instanceof StorageError) return err
+  const raw = err instanceof Error ? err.message : String(err)
+  let code: StorageErrorCode = 'GENERIC'
+  let message = raw
+  if (raw.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(raw) as { code: StorageErrorCode; message: string }
+      if (parsed.code in classByCode || parsed.code === 'GENERIC') {
+        code = parsed.code
+        message = parsed.message
+      }
+    } catch {
+      // Not ours: keep the message as it is.
+    }
+  }
+  const cause = new Error(message)
+  return storageError(code, path === undefined ? message : `${message} (path: ${path})`, { path, cause })
+}

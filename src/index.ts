@@ -1,0 +1,15 @@
+/**
+ * stowage: native, async object storage for Node.js.
+ *
+ * One API over S3, Google Cloud Storage, Azure Blob, HTTP/WebDAV, the local
+ * filesystem and memory, backed by Rust's `object_store`.
+ */
+export * from './errors.js'
+export type * from './types.js'
+export { Store } from './store.js'
+export { MemoryStore, LocalStore, fromUrl } from './stores.js'
+export type { LocalStoreOptions, FromUrlOptions } from './stores.js'
+export { storages, StorageRegistry } from './registry.js'
+export type { RegisterOptions } from './registry.js'
+export { FileObject } from './file-object.js'
+export type * from './file-object.js'

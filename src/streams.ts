@@ -1,0 +1,159 @@
+/**
+ * Node and web stream adapters over the native reader and upload handles.
+ * Bytes are pulled from Rust a chunk (up to 1 MiB) at a time, on demand, so a
+ * slow consumer never makes the process buffer a whole object.
+ */
+import { Readable, Writable } from 'node:stream'
+import { AbortError, StorageError, fromNative } from './errors.js'
+import type { NativeReader, NativeUpload } from './native.js'
+import type { Progress, PutResult } from './types.js'
+
+/** A source of chunks that may fail with a native error. */
+export type ChunkSource = () => Promise<NativeReader>
+
+/** A web `ReadableStream` over a native reader, opened lazily. */
+export function webStream(open: ChunkSource, path: string, signal?: AbortSignal): ReadableStream<Uint8Array> {
+  let reader: NativeReader | undefined
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        signal?.throwIfAborted()
+        reader ??= await open()
+        const chunk = await reader.read()
+        if (chunk === null) controller.close()
+        else controller.enqueue(chunk)
+      } catch (err) {
+        reader?.cancel()
+        throw toStorageError(err, path, signal)
+      }
+    },
+    cancel() {
+      reader?.cancel()
+    },
+  }, { highWaterMark: 0 })
+}
+
+/** A Node `Readable` over a native reader, opened on the first read. */
+export function nodeStream(open: ChunkSource, path: string, signal?: AbortSignal): Readable {
+  let reader: NativeReader | undefined
+  const stream = new Readable({
+    highWaterMark: 1,
+    objectMode: false,
+    read() {
+      ;(async () => {
+        reader ??= await open()
+        const chunk = await reader.read()
+        stream.push(chunk)
+      })().catch((err) => stream.destroy(toStorageError(err, path, signal)))
+    },
+    destroy(err, callback) {
+      reader?.cancel()
+      callback(err)
+    },
+  })
+  if (signal) {
+    const onAbort = () => stream.destroy(new AbortError(undefined, { path, cause: signal.reason }))
+    if (signal.aborted) queueMicrotask(onAbort)
+    else signal.addEventListener('abort', onAbort, { once: true })
+    stream.once('close', () => signal.removeEventListener('abort', onAbort))
+  }
+  return stream
+}
+
+/** Map a failure to a `StorageError`, preferring `ABORTED` once the signal fired. */
+export function toStorageError(err: unknown, path: string, signal?: AbortSignal): StorageError {
+  if (signal?.aborted) return new AbortError(undefined, { path, cause: signal.reason })
+  return fromNative(err, path)
+}
+
+/** Feeds an upload handle, reporting progress as the server confirms bytes. */
+export class UploadFeeder {
+  private reported = 0
+
+  constructor(
+    private readonly upload: NativeUpload,
+    private readonly path: string,
+    private readonly onProgress?: (p: Progress) => void,
+    private readonly total?: number,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    this.report(await this.upload.write(chunk))
+  }
+
+  async finish(): Promise<PutResult> {
+    const result = await this.upload.finish()
+    this.report(this.upload.confirmed)
+    return { etag: result.etag ?? undefined, version: result.version ?? undefined }
+  }
+
+  async abort(): Promise<void> {
+    await this.upload.abort().catch(() => undefined)
+  }
+
+  private report(loaded: number): void {
+    if (this.onProgress && loaded > this.reported) {
+      this.reported = loaded
+      this.onProgress(this.total === undefined ? { loaded } : { loaded, total: this.total })
+    }
+  }
+
+  /** Upload every chunk of `source`, aborting the upload on any failure. */
+  async pump(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<PutResult> {
+    try {
+      for await (const chunk of source) {
+        signal?.throwIfAborted()
+        await this.write(asBuffer(chunk))
+      }
+      signal?.throwIfAborted()
+      return await this.finish()
+    } catch (err) {
+      await this.abort()
+      throw toStorageError(err, this.path, signal)
+    }
+  }
+}
+
+/** A `Writable` whose bytes go up as a (multipart) upload, finished on `end()`. */
+export class UploadWritable extends Writable {
+  /** The stored object's etag and version, once `finish` has fired. */
+  result?: PutResult
+  private settled = false
+
+  constructor(private readonly feeder: UploadFeeder, private readonly path: string, signal?: AbortSignal) {
+    super({ highWaterMark: 1024 * 1024, signal })
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.feeder.write(chunk).then(() => callback(), (err) => callback(fromNative(err, this.path)))
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.feeder.finish().then(
+      (result) => {
+        this.settled = true
+        this.result = result
+        callback()
+      },
+      (err) => callback(fromNative(err, this.path)),
+    )
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.settled) return callback(error)
+    this.settled = true
+    const reason = error?.name === 'AbortError' && !(error instanceof StorageError)
+      ? new AbortError(undefined, { path: this.path, cause: error })
+      : error
+    this.feeder.abort().then(() => callback(reason), () => callback(reason))
+  }
+}
+
+/** View any byte input as a `Buffer` without copying. */
+export function asBuffer(chunk: Uint8Array | ArrayBuffer | string): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8')
+  if (Buffer.isBuffer(chunk)) return chunk
+  if (chunk instanceof ArrayBuffer) return Buffer.from(chunk)
+  if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  throw new StorageError(`expected bytes or a string, got ${typeof chunk}`, 'INVALID_CONFIG')
+}
