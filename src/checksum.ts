@@ -6,6 +6,8 @@ export class ChecksumTally {
   readonly #hash: Hash = createHash('sha256')
   /** Bytes seen so far. */
   size = 0
+  /** Set when the bytes outgrew the limit; the uploader may wrap it, so it is kept here too. */
+  refusal: Error | undefined
 
   /** Adds `bytes` to the digest and the count. */
   update(bytes: Uint8Array): void {
@@ -41,7 +43,8 @@ export async function* hashingSource(
     const bytes = toBytes(chunk)
     tally.update(bytes)
     if (limit?.maxSize !== undefined && tally.size > limit.maxSize) {
-      throw fileTooLarge(limit.filename, tally.size, limit.maxSize)
+      tally.refusal = fileTooLarge(limit.filename, tally.size, limit.maxSize)
+      throw tally.refusal
     }
     yield bytes
   }

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream'
 import mime from 'mime-types'
 import { ChecksumTally, hashingSource } from './checksum.js'
 import { fileTooLarge } from './file-validation.js'
-import type { ObjectStore, PutOptions } from './index.js'
+import type { ObjectStore, PutOptions, PutResult } from './index.js'
 import { storages } from './registry.js'
 
 /** Bytes a `FileObject` can be made from: a buffer, a string (UTF-8) or a stream of bytes. */
@@ -36,6 +36,11 @@ export interface FileObjectInit {
   key?: string
   /** A prefix for the default key. */
   keyPrefix?: string
+  /**
+   * Progress of the upload, however it is started: by `save()` or by a TypeORM `save()` of the
+   * row holding this file.
+   */
+  onProgress?: (progress: { loaded: number; total?: number }) => void
 }
 
 /** The JSON a `FileObject` is stored as (the metadata, never the bytes). */
@@ -142,6 +147,7 @@ export class FileObject {
 
   #pending: PendingContent | undefined
   #keyIsDefault: boolean
+  #onProgress: FileObjectInit['onProgress']
 
   /** A new file; with `content` or `sourcePath` it has pending content that `save()` uploads. */
   constructor(init: FileObjectInit) {
@@ -159,6 +165,7 @@ export class FileObject {
     this.metadata = { ...(init.metadata ?? {}) }
     this.#keyIsDefault = init.key === undefined
     this.key = init.key ?? defaultKey(filename, init.keyPrefix)
+    this.#onProgress = init.onProgress
     if (init.content !== undefined) this.#pending = { kind: 'content', content: init.content }
     else if (init.sourcePath !== undefined) this.#pending = { kind: 'path', path: init.sourcePath }
   }
@@ -254,13 +261,18 @@ export class FileObject {
     } else {
       body = hashingSource(asAsyncIterable(pending.content), tally, limit)
     }
-    const { onProgress, maxSize: _maxSize, ...putOptions } = opts
-    const result = await store.put(this.key, body, {
-      ...putOptions,
-      contentType: this.contentType,
-      metadata: Object.keys(this.metadata).length > 0 ? this.metadata : undefined,
-      onProgress: onProgress ? (p) => onProgress({ loaded: p.loaded, total: p.total ?? total }) : undefined,
-    })
+    const { onProgress = this.#onProgress, maxSize: _maxSize, ...putOptions } = opts
+    let result: PutResult
+    try {
+      result = await store.put(this.key, body, {
+        ...putOptions,
+        contentType: this.contentType,
+        metadata: Object.keys(this.metadata).length > 0 ? this.metadata : undefined,
+        onProgress: onProgress ? (p) => onProgress({ loaded: p.loaded, total: p.total ?? total }) : undefined,
+      })
+    } catch (error) {
+      throw tally.refusal ?? error
+    }
     const meta = await store.head(this.key)
     this.size = tally.size
     this.checksum = tally.digest()

@@ -13,23 +13,13 @@ export const MARIADB_URL = process.env.STOWAGE_TEST_MARIADB_URL ?? 'mysql://root
  * running in parallel (and `dropSchema`) never touch each other's tables.
  */
 async function createNamespace(kind: DatabaseKind, namespace: string): Promise<void> {
-  if (kind === 'postgres') {
-    const { default: pg } = await import('pg')
-    const client = new pg.Client(POSTGRES_URL)
-    await client.connect()
-    try {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${namespace}"`)
-    } finally {
-      await client.end()
-    }
-  } else if (kind === 'mariadb') {
-    const mysql = await import('mysql2/promise')
-    const connection = await mysql.createConnection(MARIADB_URL)
-    try {
-      await connection.query(`CREATE DATABASE IF NOT EXISTS \`${namespace}\``)
-    } finally {
-      await connection.end()
-    }
+  if (kind === 'sqlite') return
+  const admin = new DataSource(kind === 'postgres' ? { type: 'postgres', url: POSTGRES_URL } : { type: 'mariadb', url: MARIADB_URL })
+  await admin.initialize()
+  try {
+    await admin.query(kind === 'postgres' ? `CREATE SCHEMA IF NOT EXISTS "${namespace}"` : `CREATE DATABASE IF NOT EXISTS \`${namespace}\``)
+  } finally {
+    await admin.destroy()
   }
 }
 
@@ -47,7 +37,7 @@ export async function dataSourceOptions(
     case 'mariadb': {
       const url = new URL(MARIADB_URL)
       url.pathname = `/${namespace}`
-      return { ...common, type: 'mariadb', url: url.toString(), connectorPackage: 'mysql2', poolSize: 60 }
+      return { ...common, type: 'mariadb', url: url.toString(), poolSize: 60 }
     }
     case 'sqlite':
       return { ...common, type: 'sqljs' }

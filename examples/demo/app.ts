@@ -1,0 +1,247 @@
+import 'reflect-metadata'
+import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { once } from 'node:events'
+import cliProgress from 'cli-progress'
+import { DataSource } from 'typeorm'
+import { FileObject, LocalStore, storages } from 'stowage'
+import { StoredObjectSubscriber, sweepOrphans } from 'stowage/typeorm'
+import { Document } from './entities.js'
+
+const MiB = 1024 * 1024
+const BIG_FILE_SIZE = 48 * MiB
+
+function formatBytes(bytes: number): string {
+  if (bytes >= MiB) return `${(bytes / MiB).toFixed(1)} MiB`
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`
+  return `${bytes} B`
+}
+
+function step(title: string): void {
+  console.log(`\n== ${title}`)
+}
+
+function table(rows: Array<Record<string, string | number>>): void {
+  if (rows.length === 0) {
+    console.log('   (none)')
+    return
+  }
+  const columns = Object.keys(rows[0]!)
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)))
+  const line = (cells: string[]) => '   ' + cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')
+  console.log(line(columns))
+  console.log(line(widths.map((w) => '-'.repeat(w))))
+  for (const row of rows) console.log(line(columns.map((c) => String(row[c]))))
+}
+
+/** A large file on disk with deterministic content, written in 1 MiB chunks. */
+async function writeBigFile(path: string, size: number): Promise<void> {
+  const out = createWriteStream(path)
+  let seed = createHash('sha256').update('stowage demo').digest()
+  for (let written = 0; written < size; ) {
+    const chunk = Buffer.alloc(Math.min(MiB, size - written))
+    for (let offset = 0; offset < chunk.length; offset += seed.length) {
+      seed.copy(chunk, offset)
+      seed = createHash('sha256').update(seed).digest()
+    }
+    if (!out.write(chunk)) await once(out, 'drain')
+    written += chunk.length
+  }
+  out.end()
+  await once(out, 'finish')
+}
+
+function progressBar(label: string): { onProgress: (p: { loaded: number; total?: number }) => void; stop: () => void } {
+  if (!process.stdout.isTTY) {
+    let last = 0
+    return {
+      onProgress: ({ loaded, total }) => {
+        if (loaded - last >= 16 * MiB || loaded === total) {
+          last = loaded
+          console.log(`   ${label}: ${formatBytes(loaded)}${total ? ` / ${formatBytes(total)}` : ''}`)
+        }
+      },
+      stop: () => {},
+    }
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `   ${label} [{bar}] {percentage}% | {done} / {size} | {speed}`,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  )
+  const started = Date.now()
+  let begun = false
+  return {
+    onProgress: ({ loaded, total }) => {
+      const size = total ?? BIG_FILE_SIZE
+      if (!begun) {
+        bar.start(size, 0, { done: '0 B', size: formatBytes(size), speed: '' })
+        begun = true
+      }
+      const seconds = Math.max((Date.now() - started) / 1000, 0.001)
+      bar.update(loaded, { done: formatBytes(loaded), speed: `${formatBytes(loaded / seconds)}/s` })
+    },
+    stop: () => {
+      if (begun) bar.stop()
+    },
+  }
+}
+
+async function listStorage(): Promise<Array<{ path: string; size: number }>> {
+  const objects: Array<{ path: string; size: number }> = []
+  for await (const meta of storages.get('documents').list()) objects.push({ path: meta.path, size: meta.size })
+  return objects.sort((a, b) => a.path.localeCompare(b.path))
+}
+
+/** Runs the demo in `<root>/.stowage-demo`, starting from an empty database and store each time. */
+export async function main(root: string): Promise<void> {
+  const started = Date.now()
+  const home = join(root, '.stowage-demo')
+  const storageDir = join(home, 'storage')
+  const inbox = join(home, 'inbox')
+  const databasePath = join(home, 'demo.sqlite')
+
+  step(`Setting up in ${home}`)
+  await rm(storageDir, { recursive: true, force: true })
+  await rm(inbox, { recursive: true, force: true })
+  await rm(databasePath, { force: true })
+  await mkdir(inbox, { recursive: true })
+  storages.register('documents', new LocalStore(storageDir, { mkdir: true }), { replace: true })
+  const dataSource = new DataSource({
+    type: 'sqljs',
+    location: databasePath,
+    autoSave: true,
+    entities: [Document],
+    subscribers: [StoredObjectSubscriber],
+    synchronize: true,
+  })
+  await dataSource.initialize()
+  const documents = dataSource.getRepository(Document)
+  console.log(`   SQLite database ${databasePath} (sql.js), LocalStore "documents" at ${storageDir}`)
+
+  step('Saving documents with their files')
+  const report = await documents.save(
+    Object.assign(new Document(), {
+      title: 'Quarterly report',
+      file: new FileObject({ filename: 'Q3 report.pdf', content: Buffer.from('%PDF-1.7\n% quarterly numbers\n%%EOF\n') }),
+      attachments: [new FileObject({ filename: 'chart.png', content: Buffer.from('\x89PNG fake chart') })],
+    }),
+  )
+  const notes = await documents.save(
+    Object.assign(new Document(), {
+      title: 'Meeting notes',
+      file: new FileObject({ filename: 'notes.md', content: '# Monday\n\n- ship the demo\n' }),
+    }),
+  )
+  const photo = await documents.save(
+    Object.assign(new Document(), {
+      title: 'Team photo',
+      file: new FileObject({ filename: 'team.jpg', content: Buffer.alloc(256 * 1024, 0xd8) }),
+    }),
+  )
+  // Two files with the same name never overwrite each other: every upload gets its own key.
+  const draft = await documents.save(
+    Object.assign(new Document(), {
+      title: 'Draft report',
+      file: new FileObject({ filename: 'Q3 report.pdf', content: Buffer.from('%PDF-1.7\n% draft\n%%EOF\n') }),
+    }),
+  )
+  console.log(`   4 small documents saved; both "Q3 report.pdf" uploads kept apart:`)
+  console.log(`     ${report.file!.key}\n     ${draft.file!.key}`)
+
+  const bigPath = join(inbox, 'survey-dataset.bin')
+  await writeBigFile(bigPath, BIG_FILE_SIZE)
+  console.log(`   uploading ${formatBytes(BIG_FILE_SIZE)} from ${bigPath}, streamed (never held in memory whole):`)
+  const bar = progressBar('survey-dataset.bin')
+  const uploadStarted = Date.now()
+  const dataset = await documents.save(
+    Object.assign(new Document(), {
+      title: 'Survey dataset',
+      file: new FileObject({ sourcePath: bigPath, onProgress: bar.onProgress }),
+    }),
+  )
+  bar.stop()
+  const uploadMs = Date.now() - uploadStarted
+  console.log(`   done in ${uploadMs} ms; checksum computed during the upload: ${dataset.file!.checksum}`)
+
+  step('Listing documents (read back from the database)')
+  const rows = await documents.find({ order: { id: 'ASC' } })
+  table(
+    rows.map((d) => ({
+      id: d.id,
+      title: d.title,
+      file: d.file?.filename ?? '-',
+      type: d.file?.contentType ?? '-',
+      size: d.file?.size !== undefined ? formatBytes(d.file.size) : '-',
+      attachments: d.attachments.length,
+    })),
+  )
+
+  step('Reading the dataset back and checking its checksum')
+  const loaded = await documents.findOneByOrFail({ id: dataset.id })
+  const hash = createHash('sha256')
+  let read = 0
+  const readStarted = Date.now()
+  for await (const chunk of loaded.file!.stream()) {
+    hash.update(chunk as Buffer)
+    read += (chunk as Buffer).length
+  }
+  const actual = `sha256:${hash.digest('hex')}`
+  const matches = actual === loaded.file!.checksum && read === loaded.file!.size
+  console.log(`   streamed ${formatBytes(read)} in ${Date.now() - readStarted} ms: ${actual}`)
+  console.log(`   stored checksum ${loaded.file!.checksum} -> ${matches ? 'MATCH' : 'MISMATCH'}`)
+  if (!matches) process.exitCode = 1
+
+  step('Replacing the meeting notes (old object deleted after the commit)')
+  const oldNotesKey = notes.file!.key
+  await dataSource.transaction(async (manager) => {
+    notes.file = new FileObject({ filename: 'notes.md', content: '# Monday\n\n- ship the demo\n- celebrate\n' })
+    await manager.save(notes)
+    const during = (await listStorage()).some((o) => o.path === oldNotesKey)
+    console.log(`   inside the transaction, the old object is ${during ? 'still there' : 'GONE (unexpected)'}: ${oldNotesKey}`)
+  })
+  const after = (await listStorage()).some((o) => o.path === oldNotesKey)
+  console.log(`   after the commit it is ${after ? 'STILL THERE (unexpected)' : 'deleted'}; new object ${notes.file!.key}`)
+  const reread = await documents.findOneByOrFail({ id: notes.id })
+  console.log(`   notes now read: ${JSON.stringify((await reread.file!.getContent()).toString())}`)
+
+  step('A transaction that fails after uploading leaves nothing behind')
+  const before = (await listStorage()).length
+  await dataSource
+    .transaction(async (manager) => {
+      await manager.save(Object.assign(new Document(), { title: 'Never saved', file: new FileObject({ filename: 'tmp.txt', content: 'x' }) }))
+      throw new Error('something went wrong after the upload')
+    })
+    .catch((error: Error) => console.log(`   transaction failed: ${error.message}`))
+  console.log(`   objects before: ${before}, after the rollback: ${(await listStorage()).length}; rows titled "Never saved": ${await documents.countBy({ title: 'Never saved' })}`)
+
+  step('Deleting the team photo with remove()')
+  const photoKey = photo.file!.key
+  await documents.remove(photo)
+  console.log(`   row removed and object ${photoKey} ${(await listStorage()).some((o) => o.path === photoKey) ? 'STILL THERE (unexpected)' : 'deleted'}`)
+
+  step('Bypassing the entity: Repository.delete() cannot be tracked, sweepOrphans() finds what it left')
+  const draftKey = draft.file!.key
+  await documents.delete(draft.id)
+  const dryRun = await sweepOrphans(dataSource, { backend: 'documents' })
+  console.log(`   dry run: ${dryRun.scanned} objects listed, ${dryRun.referenced} referenced, ${dryRun.orphans.length} orphan(s): ${dryRun.orphans.map((o) => o.path).join(', ')}`)
+  const swept = await sweepOrphans(dataSource, { backend: 'documents', dryRun: false })
+  console.log(`   sweep: deleted ${swept.deleted.length} object(s), ${formatBytes(swept.orphanBytes)} freed (${swept.deleted.includes(draftKey) ? 'the draft among them' : 'draft NOT deleted'})`)
+
+  step('What is in storage now')
+  const finalRows = await documents.find({ order: { id: 'ASC' } })
+  const referenced = new Set(finalRows.flatMap((d) => [d.file, ...d.attachments]).filter((f): f is FileObject => f != null).map((f) => f.key))
+  const objects = await listStorage()
+  table(objects.map((o) => ({ key: o.path, size: formatBytes(o.size), 'referenced by a row': referenced.has(o.path) ? 'yes' : 'NO' })))
+  const consistent = objects.length === referenced.size && objects.every((o: { path: string }) => referenced.has(o.path))
+  console.log(`   ${finalRows.length} documents, ${objects.length} objects, ${formatBytes(objects.reduce((s, o) => s + o.size, 0))}: ${consistent ? 'every object is referenced and every reference exists' : 'INCONSISTENT'}`)
+  if (!consistent) process.exitCode = 1
+
+  await dataSource.destroy()
+  await rm(inbox, { recursive: true, force: true })
+  console.log(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Data left in ${home} for inspection; run it again any time.`)
+}

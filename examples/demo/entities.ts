@@ -1,0 +1,29 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm'
+import type { FileObject } from 'stowage'
+import { StoredObjectColumn } from 'stowage/typeorm'
+
+/** A document row: its title in a column, its files in object storage. */
+@Entity({ name: 'document' })
+export class Document {
+  @PrimaryGeneratedColumn()
+  id!: number
+
+  @Column({ type: 'varchar', length: 200 })
+  title!: string
+
+  // The main file: at most 100 MiB.
+  @StoredObjectColumn({ backend: 'documents', nullable: true, keyPrefix: 'files', maxSize: 100 * 1024 * 1024 })
+  file!: FileObject | null
+
+  // Any number of attachments, images and PDFs only.
+  @StoredObjectColumn({
+    backend: 'documents',
+    multiple: true,
+    keyPrefix: 'attachments',
+    allowedContentTypes: ['image/*', 'application/pdf'],
+  })
+  attachments!: FileObject[]
+
+  @CreateDateColumn()
+  createdAt!: Date
+}
