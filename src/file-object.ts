@@ -175,6 +175,7 @@ export class FileObject {
     return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true
   }
 
+  /** Makes `instanceof FileObject` hold for a `FileObject` of any copy of stowage (see `isFileObject`). */
   static [Symbol.hasInstance](value: unknown): boolean {
     return this === FileObject ? FileObject.isFileObject(value) : Function.prototype[Symbol.hasInstance].call(this, value)
   }
