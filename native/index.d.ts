@@ -41,11 +41,22 @@ export declare class NativeReader {
 export declare class NativeStore {
   /** A description of the store that never contains a secret. */
   describe(): string
+  /** A store over an Azure Blob Storage container. */
+  static azure(options: NativeAzureOptions): NativeStore
+  /** A store over a Google Cloud Storage bucket. */
+  static gcs(options: NativeGcsOptions): NativeStore
+  /** A store over an HTTP server (WebDAV for listing, copying and renaming). */
+  static http(url: string, options?: NativeHttpOptions | undefined | null): NativeStore
   /** A store over a directory of the local filesystem. */
   static local(root: string, options?: LocalOptions | undefined | null): NativeStore
   /** A store that keeps objects in this process's memory. */
   static memory(): NativeStore
-  /** Build a store from a URL such as `memory://` or `file:///abs/dir`. */
+  /** A store over an S3 bucket. */
+  static s3(options: NativeS3Options): NativeStore
+  /**
+   * Build a store from a URL: `memory://`, `file:///abs/dir`, `s3://bucket/prefix`,
+   * `gs://bucket/prefix`, `az://container/prefix` or `https://host/path`.
+   */
   static fromUrl(url: string, options?: Record<string, string> | undefined | null): NativeStore
   /** Fetch an object (or part of it) with optional conditions. */
   get(path: string, options?: NativeGetOptions | undefined | null): Promise<NativeGetResult>
@@ -116,6 +127,134 @@ export interface NativeAttributes {
   metadata?: Record<string, string>
 }
 
+/**
+ * Options of `new AzureStore(opts)`. Unset options fall back to the `AZURE_*`
+ * environment variables.
+ */
+export interface NativeAzureOptions {
+  /** The container (or `AZURE_CONTAINER_NAME`). */
+  container?: string
+  /** The storage account (or `AZURE_STORAGE_ACCOUNT_NAME`). */
+  account?: string
+  /** The account's shared key. */
+  accessKey?: string
+  /** A shared access signature, in query-string form. */
+  sasToken?: string
+  /** A fixed bearer token. */
+  token?: string
+  /** Talk to Azurite: its account and key unless given, `http` allowed. */
+  useEmulator?: boolean
+  /** The account URL, e.g. `http://127.0.0.1:10000/devstoreaccount1` or a private endpoint. */
+  endpoint?: string
+  /** Allow plain `http://` endpoints. */
+  allowHttp?: boolean
+  /** Send unauthenticated requests (public containers). */
+  skipSignature?: boolean
+  /** A key prefix applied to every path. */
+  prefix?: string
+  client?: NativeClientOptions
+  retry?: NativeRetryOptions
+  /** Credentials fetched on demand: `async () => ({ accessKey } | { sasToken } | { token })`. */
+  credentialProvider?: () => Promise<NativeCredential>
+  /** Any further object_store configuration keys (`azure_*` names or their short forms). */
+  config?: Record<string, string>
+}
+
+/** Exponential backoff between retries. Durations are in milliseconds. */
+export interface NativeBackoffOptions {
+  /** The first delay (object_store default 100). */
+  initBackoff?: number
+  /** The longest delay (object_store default 15000). */
+  maxBackoff?: number
+  /** The growth factor between delays (object_store default 2). */
+  base?: number
+}
+
+/**
+ * HTTP client options shared by `S3Store`, `GCSStore`, `AzureStore` and
+ * `HTTPStore`. Durations are in milliseconds.
+ */
+export interface NativeClientOptions {
+  /**
+   * Whole-request timeout, body included. Off by default, so long downloads
+   * are not cut off; `connectTimeout` and `readTimeout` apply instead.
+   */
+  timeout?: number
+  /** Timeout for establishing a connection (default 5000). */
+  connectTimeout?: number
+  /** Timeout for each read of the response, reset after every read (default 30000). */
+  readTimeout?: number
+  /** How long an idle pooled connection is kept. */
+  poolIdleTimeout?: number
+  /** Most idle connections kept per host. */
+  poolMaxIdlePerHost?: number
+  /** Allow plain `http://` endpoints. */
+  allowHttp?: boolean
+  /** Accept any TLS certificate (testing only). */
+  allowInvalidCertificates?: boolean
+  /** Proxy for every request, e.g. `http://proxy:3128`. */
+  proxyUrl?: string
+  /** PEM certificate of the proxy's CA. */
+  proxyCaCertificate?: string
+  /** Comma-separated hosts that bypass the proxy. */
+  proxyExcludes?: string
+  /** The `User-Agent` header. */
+  userAgent?: string
+  /** Only use HTTP/1. */
+  http1Only?: boolean
+  /** Only use HTTP/2. */
+  http2Only?: boolean
+  /** Extra headers sent with every request. */
+  defaultHeaders?: Record<string, string>
+}
+
+/** What a credential provider resolves to, flattened for every backend. */
+export interface NativeCredential {
+  /** S3 access key id. */
+  accessKeyId?: string
+  /** S3 secret access key. */
+  secretAccessKey?: string
+  /** S3 session token. */
+  sessionToken?: string
+  /** GCS OAuth bearer token, or Azure bearer token. */
+  token?: string
+  /** Azure shared access signature (query string form). */
+  sasToken?: string
+  /** Azure storage account key. */
+  accessKey?: string
+  /** When the credential expires, in milliseconds since the epoch. */
+  expiresAt?: number
+}
+
+/**
+ * Options of `new GCSStore(opts)`. Unset options fall back to the `GOOGLE_*`
+ * environment variables (and Application Default Credentials).
+ */
+export interface NativeGcsOptions {
+  /** The bucket (or `GOOGLE_BUCKET`). */
+  bucket?: string
+  /** Path to a service-account JSON file. */
+  serviceAccountPath?: string
+  /** A service-account JSON document. */
+  serviceAccountKey?: string
+  /** Path to an Application Default Credentials file. */
+  applicationCredentials?: string
+  /** A fixed OAuth bearer token. */
+  token?: string
+  /** The storage API base URL (for emulators), default `https://storage.googleapis.com`. */
+  baseUrl?: string
+  /** Send unauthenticated requests (public buckets). */
+  skipSignature?: boolean
+  /** A key prefix applied to every path. */
+  prefix?: string
+  client?: NativeClientOptions
+  retry?: NativeRetryOptions
+  /** Tokens fetched on demand: `async () => ({ token, expiresAt? })`. */
+  credentialProvider?: () => Promise<NativeCredential>
+  /** Any further object_store configuration keys (`google_*` names or their short forms). */
+  config?: Record<string, string>
+}
+
 /** Options of `get`, flattened by the TypeScript layer. */
 export interface NativeGetOptions {
   rangeStart?: number
@@ -126,6 +265,12 @@ export interface NativeGetOptions {
   ifModifiedSince?: Date
   ifUnmodifiedSince?: Date
   version?: string
+}
+
+/** Options of `new HTTPStore(url, opts)`. */
+export interface NativeHttpOptions {
+  client?: NativeClientOptions
+  retry?: NativeRetryOptions
 }
 
 /** The result of `listWithDelimiter`. */
@@ -163,4 +308,50 @@ export interface NativePutOptions {
 export interface NativePutResult {
   etag?: string
   version?: string
+}
+
+/** Retry options. Durations are in milliseconds. */
+export interface NativeRetryOptions {
+  /** Most retries of one request (object_store default 10). */
+  maxRetries?: number
+  /** Give up retrying after this long (object_store default 180000). */
+  retryTimeout?: number
+  /** Delays between retries. */
+  backoff?: NativeBackoffOptions
+}
+
+/**
+ * Options of `new S3Store(opts)`. Unset options fall back to the `AWS_*`
+ * environment variables, then to object_store's defaults.
+ */
+export interface NativeS3Options {
+  /** The bucket (or `AWS_BUCKET`). */
+  bucket?: string
+  /** The region (or `AWS_REGION` / `AWS_DEFAULT_REGION`, default `us-east-1`). */
+  region?: string
+  /** A custom endpoint, e.g. `http://127.0.0.1:9000` for an S3-compatible server. */
+  endpoint?: string
+  accessKeyId?: string
+  secretAccessKey?: string
+  sessionToken?: string
+  /** Allow plain `http://` endpoints. */
+  allowHttp?: boolean
+  /** `https://bucket.host` instead of `https://host/bucket`. */
+  virtualHostedStyle?: boolean
+  /** Send unsigned requests (public buckets). */
+  skipSignature?: boolean
+  /** Do not sign the request body (faster uploads; some servers require it signed). */
+  unsignedPayload?: boolean
+  /** object_store's `conditional_put` (`etag` default, or `disabled`). */
+  conditionalPut?: string
+  /** object_store's `copy_if_not_exists` (`multipart`, `header:<name>:<value>`, ...). */
+  copyIfNotExists?: string
+  /** A key prefix applied to every path. */
+  prefix?: string
+  client?: NativeClientOptions
+  retry?: NativeRetryOptions
+  /** Credentials fetched on demand; overrides keys and the environment. */
+  credentialProvider?: () => Promise<NativeCredential>
+  /** Any further object_store configuration keys (`aws_*` names or their short forms). */
+  config?: Record<string, string>
 }

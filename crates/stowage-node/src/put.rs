@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::meta::NativeAttributes;
-use crate::store::NativeStore;
+use crate::store::{NativeStore, StoreInner};
 use crate::upload::Upload;
 
 /// S3's smallest part size, and a part size every backend accepts.
@@ -66,6 +66,16 @@ impl Default for WriteSettings {
             chunk_size: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+}
+
+impl WriteSettings {
+    /// Drop what `store` cannot keep.
+    pub fn for_store(mut self, store: &StoreInner) -> Self {
+        if !store.keeps_attributes() {
+            self.attributes = Attributes::new();
+        }
+        self
     }
 }
 
@@ -144,7 +154,7 @@ impl NativeStore {
         let inner = self.inner.clone();
         guarded(async move {
             let path = inner.key(&path)?;
-            let settings = WriteSettings::try_from(options)?;
+            let settings = WriteSettings::try_from(options)?.for_store(&inner);
             let data = borrow_buffer(data);
             if data.len() <= settings.chunk_size || !matches!(settings.mode, PutMode::Overwrite) {
                 let options = PutOptions {
@@ -173,7 +183,7 @@ impl NativeStore {
         options: Option<NativePutOptions>,
     ) -> napi::Result<NativeUpload> {
         let path = self.inner.key(&path)?;
-        let settings = WriteSettings::try_from(options)?;
+        let settings = WriteSettings::try_from(options)?.for_store(&self.inner);
         Ok(NativeUpload {
             upload: Arc::new(Mutex::new(Upload::new(self.inner.clone(), path, settings))),
         })

@@ -26,7 +26,7 @@ fn method(name: &str) -> StorageResult<Method> {
 
 fn expiry(seconds: Option<f64>) -> StorageResult<Duration> {
     let seconds = seconds.unwrap_or(3600.0);
-    if !(seconds >= 1.0 && seconds <= MAX_EXPIRY_SECONDS && seconds.fract() == 0.0) {
+    if !((1.0..=MAX_EXPIRY_SECONDS).contains(&seconds) && seconds.fract() == 0.0) {
         return Err(StorageFailure::invalid_config(format!(
             "expiresIn must be a whole number of seconds from 1 to {MAX_EXPIRY_SECONDS}, got {seconds}"
         )));

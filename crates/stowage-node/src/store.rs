@@ -52,6 +52,11 @@ impl StoreInner {
         Ok(path)
     }
 
+    /// `LocalFileSystem` cannot keep attributes; DESIGN.md has them dropped, not refused.
+    pub fn keeps_attributes(&self) -> bool {
+        self.local_root.is_none()
+    }
+
     /// The key as the server sees it, prefix included (used for signing).
     pub fn full_path(&self, path: &Path) -> Path {
         match &self.prefix {

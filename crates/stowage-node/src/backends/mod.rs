@@ -1,5 +1,11 @@
 //! Builders for each backend: JavaScript options in, a `NativeStore` out.
 
+pub mod azure;
+pub mod client;
+pub mod credentials;
+pub mod gcs;
+pub mod http;
 pub mod local;
 pub mod memory;
+pub mod s3;
 pub mod url;

@@ -1,0 +1,378 @@
+//! `AzureStore`: Azure Blob Storage (and the Azurite emulator).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use napi_derive::napi;
+use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
+};
+
+use crate::error::{StorageFailure, StorageResult};
+use crate::store::{NativeStore, StoreInner};
+
+use super::client::{
+    assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
+};
+use super::credentials::{JsCredentialFn, JsCredentialProvider};
+
+/// Azurite's well-known development account.
+const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
+/// Azurite's well-known development key (public, documented by Microsoft).
+const EMULATOR_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Options of `new AzureStore(opts)`. Unset options fall back to the `AZURE_*`
+/// environment variables.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct NativeAzureOptions {
+    /// The container (or `AZURE_CONTAINER_NAME`).
+    pub container: Option<String>,
+    /// The storage account (or `AZURE_STORAGE_ACCOUNT_NAME`).
+    pub account: Option<String>,
+    /// The account's shared key.
+    pub access_key: Option<String>,
+    /// A shared access signature, in query-string form.
+    pub sas_token: Option<String>,
+    /// A fixed bearer token.
+    pub token: Option<String>,
+    /// Talk to Azurite: its account and key unless given, `http` allowed.
+    pub use_emulator: Option<bool>,
+    /// The account URL, e.g. `http://127.0.0.1:10000/devstoreaccount1` or a private endpoint.
+    pub endpoint: Option<String>,
+    /// Allow plain `http://` endpoints.
+    pub allow_http: Option<bool>,
+    /// Send unauthenticated requests (public containers).
+    pub skip_signature: Option<bool>,
+    /// A key prefix applied to every path.
+    pub prefix: Option<String>,
+    pub client: Option<NativeClientOptions>,
+    pub retry: Option<NativeRetryOptions>,
+    /// Credentials fetched on demand: `async () => ({ accessKey } | { sasToken } | { token })`.
+    #[napi(ts_type = "() => Promise<NativeCredential>")]
+    pub credential_provider: Option<JsCredentialFn>,
+    /// Any further object_store configuration keys (`azure_*` names or their short forms).
+    pub config: Option<HashMap<String, String>>,
+}
+
+fn is_credential_key(key: &AzureConfigKey) -> bool {
+    use AzureConfigKey as K;
+    matches!(
+        key,
+        K::AccessKey
+            | K::SasKey
+            | K::Token
+            | K::ClientId
+            | K::ClientSecret
+            | K::AuthorityId
+            | K::FederatedTokenFile
+            | K::UseAzureCli
+            | K::CredentialType
+            | K::MsiEndpoint
+            | K::ObjectId
+            | K::MsiResourceId
+    )
+}
+
+struct AzureConfig {
+    builder: MicrosoftAzureBuilder,
+    client: ClientSettings,
+}
+
+impl AzureConfig {
+    fn from_env(skip: impl Fn(&AzureConfigKey) -> bool) -> Self {
+        let mut config = Self {
+            builder: MicrosoftAzureBuilder::new(),
+            client: ClientSettings::new(),
+        };
+        for (name, value) in std::env::vars() {
+            if !name.starts_with("AZURE_") {
+                continue;
+            }
+            if let Ok(key) = AzureConfigKey::from_str(&name.to_ascii_lowercase()) {
+                if !skip(&key) {
+                    config.set(key, value);
+                }
+            }
+        }
+        config
+    }
+
+    fn set(&mut self, key: AzureConfigKey, value: String) {
+        match key {
+            AzureConfigKey::Client(client_key) => {
+                let client = std::mem::replace(&mut self.client, ClientSettings::new());
+                self.client = client.env(client_key, value);
+            }
+            key => {
+                let builder = std::mem::take(&mut self.builder);
+                self.builder = builder.with_config(key, value);
+            }
+        }
+    }
+
+    fn set_named(&mut self, name: &str, value: String) -> StorageResult<()> {
+        let key = AzureConfigKey::from_str(&parse_key_name(name)).map_err(|_| {
+            StorageFailure::invalid_config(format!("unknown Azure option {name:?}"))
+        })?;
+        self.set(key, value);
+        Ok(())
+    }
+
+    fn get(&self, key: AzureConfigKey) -> Option<String> {
+        self.builder.get_config_value(&key)
+    }
+}
+
+/// Azurite ignores `startFrom`, so with an explicit endpoint (where object_store
+/// does not know it talks to Azurite) listings after an offset are filtered here.
+#[derive(Debug, Clone)]
+struct ClientSideOffset(MicrosoftAzure);
+
+impl fmt::Display for ClientSideOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for ClientSideOffset {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.0.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.0.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.0.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        self.0.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.0.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.0.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.0.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.0.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        self.0.rename_opts(from, to, options).await
+    }
+}
+
+fn build(
+    mut config: AzureConfig,
+    explicit_client: Option<&NativeClientOptions>,
+    retry: Option<&NativeRetryOptions>,
+    credential_provider: Option<JsCredentialFn>,
+    prefix: Option<&str>,
+    url: Option<&str>,
+) -> StorageResult<StoreInner> {
+    use AzureConfigKey as K;
+    let emulator = config
+        .get(K::UseEmulator)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"));
+    let mut client = explicit_client.cloned().unwrap_or_default();
+    // object_store's emulator mode ignores a configured endpoint and credential
+    // provider; with either, talk to Azurite as to any account URL instead.
+    let account_url_mode =
+        emulator && (config.get(K::Endpoint).is_some() || credential_provider.is_some());
+    if account_url_mode {
+        config.set(K::UseEmulator, bool_str(false));
+        if config.get(K::AccountName).is_none() {
+            config.set(K::AccountName, EMULATOR_ACCOUNT.to_string());
+        }
+        if config.get(K::Endpoint).is_none() {
+            let base = std::env::var("AZURITE_BLOB_STORAGE_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:10000".to_string());
+            let account = config.get(K::AccountName).unwrap_or_default();
+            config.set(
+                K::Endpoint,
+                format!("{}/{account}", base.trim_end_matches('/')),
+            );
+        }
+        let has_credentials = credential_provider.is_some()
+            || config.get(K::AccessKey).is_some()
+            || config.get(K::SasKey).is_some()
+            || config.get(K::Token).is_some();
+        if !has_credentials {
+            config.set(K::AccessKey, EMULATOR_KEY.to_string());
+        }
+        if client.allow_http.is_none() {
+            client.allow_http = Some(true);
+        }
+    }
+    let container = config.get(K::ContainerName).unwrap_or_default();
+    let account = config.get(K::AccountName);
+    let endpoint = config.get(K::Endpoint);
+    let mut builder = config
+        .builder
+        .with_client_options(config.client.finish(Some(&client))?)
+        .with_retry(retry_config(retry)?);
+    if let Some(function) = credential_provider {
+        builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
+    }
+    let azure = builder.build().map_err(config_error)?;
+    let mut description = match url {
+        Some(url) => format!("AzureStore({}", describe_url(url)),
+        None => format!("AzureStore(container={container:?}"),
+    };
+    if let Some(account) = account {
+        description.push_str(&format!(", account={account:?}"));
+    }
+    if let Some(endpoint) = endpoint {
+        description.push_str(&format!(", endpoint={:?}", describe_url(&endpoint)));
+    }
+    if emulator {
+        description.push_str(", emulator");
+    }
+    description.push_str(&describe_prefix(prefix));
+    description.push(')');
+    let signer = Arc::new(azure.clone());
+    if account_url_mode {
+        assemble(ClientSideOffset(azure), Some(signer), prefix, description)
+    } else {
+        assemble(azure, Some(signer), prefix, description)
+    }
+}
+
+impl TryFrom<NativeAzureOptions> for StoreInner {
+    type Error = StorageFailure;
+
+    fn try_from(o: NativeAzureOptions) -> StorageResult<StoreInner> {
+        let explicit_credentials = o.access_key.is_some()
+            || o.sas_token.is_some()
+            || o.token.is_some()
+            || o.credential_provider.is_some();
+        let explicit_endpoint = o.endpoint.is_some();
+        let mut config = AzureConfig::from_env(|key| {
+            (explicit_credentials && is_credential_key(key))
+                || (explicit_endpoint && matches!(key, AzureConfigKey::Endpoint))
+        });
+        for (name, value) in o.config.unwrap_or_default() {
+            config.set_named(&name, value)?;
+        }
+        use AzureConfigKey as K;
+        let strings = [
+            (K::ContainerName, o.container),
+            (K::AccountName, o.account),
+            (K::AccessKey, o.access_key),
+            (K::SasKey, o.sas_token),
+            (K::Token, o.token),
+            (K::Endpoint, o.endpoint),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                config.set(key, value);
+            }
+        }
+        let flags = [
+            (K::UseEmulator, o.use_emulator),
+            (K::SkipSignature, o.skip_signature),
+        ];
+        for (key, value) in flags {
+            if let Some(value) = value {
+                config.set(key, bool_str(value));
+            }
+        }
+        let mut client = o.client.unwrap_or_default();
+        if client.allow_http.is_none() {
+            client.allow_http = o.allow_http;
+        }
+        if config.get(K::ContainerName).is_none() {
+            return Err(StorageFailure::invalid_config(
+                "AzureStore needs a container (option `container` or AZURE_CONTAINER_NAME)",
+            ));
+        }
+        build(
+            config,
+            Some(&client),
+            o.retry.as_ref(),
+            o.credential_provider,
+            o.prefix.as_deref(),
+            None,
+        )
+    }
+}
+
+/// An Azure store from `az://container/prefix` (or an Azure `https://` URL),
+/// with object_store configuration keys as options.
+pub fn azure_from_url(
+    url: &str,
+    prefix: Option<&str>,
+    options: &HashMap<String, String>,
+) -> StorageResult<StoreInner> {
+    let explicit_credentials = options.keys().any(|name| {
+        AzureConfigKey::from_str(&parse_key_name(name)).is_ok_and(|k| is_credential_key(&k))
+    });
+    let mut config = AzureConfig::from_env(|key| explicit_credentials && is_credential_key(key));
+    for (name, value) in options {
+        config.set_named(name, value.clone())?;
+    }
+    config.builder = std::mem::take(&mut config.builder).with_url(url);
+    build(config, None, None, None, prefix, Some(url))
+}
+
+#[napi]
+impl NativeStore {
+    /// A store over an Azure Blob Storage container.
+    #[napi(factory)]
+    pub fn azure(options: NativeAzureOptions) -> napi::Result<Self> {
+        Ok(NativeStore::new(StoreInner::try_from(options)?))
+    }
+}

@@ -1,0 +1,363 @@
+//! What every HTTP-backed store shares: client options (timeouts, proxy, TLS,
+//! user agent), retry options, the environment they start from, and the
+//! final assembly of a `StoreInner` with its prefix and signer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+use napi_derive::napi;
+use object_store::prefix::PrefixStore;
+use object_store::signer::Signer;
+use object_store::{BackoffConfig, ClientConfigKey, ClientOptions, ObjectStore, RetryConfig};
+
+use crate::error::{StorageFailure, StorageResult};
+use crate::key::parse_prefix;
+use crate::store::StoreInner;
+
+/// The read timeout used unless one is configured: a stalled connection fails,
+/// a long but steady download does not.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// HTTP client options shared by `S3Store`, `GCSStore`, `AzureStore` and
+/// `HTTPStore`. Durations are in milliseconds.
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct NativeClientOptions {
+    /// Whole-request timeout, body included. Off by default, so long downloads
+    /// are not cut off; `connectTimeout` and `readTimeout` apply instead.
+    pub timeout: Option<f64>,
+    /// Timeout for establishing a connection (default 5000).
+    pub connect_timeout: Option<f64>,
+    /// Timeout for each read of the response, reset after every read (default 30000).
+    pub read_timeout: Option<f64>,
+    /// How long an idle pooled connection is kept.
+    pub pool_idle_timeout: Option<f64>,
+    /// Most idle connections kept per host.
+    pub pool_max_idle_per_host: Option<u32>,
+    /// Allow plain `http://` endpoints.
+    pub allow_http: Option<bool>,
+    /// Accept any TLS certificate (testing only).
+    pub allow_invalid_certificates: Option<bool>,
+    /// Proxy for every request, e.g. `http://proxy:3128`.
+    pub proxy_url: Option<String>,
+    /// PEM certificate of the proxy's CA.
+    pub proxy_ca_certificate: Option<String>,
+    /// Comma-separated hosts that bypass the proxy.
+    pub proxy_excludes: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+    /// Only use HTTP/1.
+    pub http1_only: Option<bool>,
+    /// Only use HTTP/2.
+    pub http2_only: Option<bool>,
+    /// Extra headers sent with every request.
+    pub default_headers: Option<HashMap<String, String>>,
+}
+
+/// Exponential backoff between retries. Durations are in milliseconds.
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct NativeBackoffOptions {
+    /// The first delay (object_store default 100).
+    pub init_backoff: Option<f64>,
+    /// The longest delay (object_store default 15000).
+    pub max_backoff: Option<f64>,
+    /// The growth factor between delays (object_store default 2).
+    pub base: Option<f64>,
+}
+
+/// Retry options. Durations are in milliseconds.
+#[napi(object)]
+#[derive(Default, Clone)]
+pub struct NativeRetryOptions {
+    /// Most retries of one request (object_store default 10).
+    pub max_retries: Option<u32>,
+    /// Give up retrying after this long (object_store default 180000).
+    pub retry_timeout: Option<f64>,
+    /// Delays between retries.
+    pub backoff: Option<NativeBackoffOptions>,
+}
+
+/// A duration given in milliseconds by JavaScript.
+pub fn millis(name: &str, value: f64) -> StorageResult<Duration> {
+    if !value.is_finite() || value < 0.0 {
+        return Err(StorageFailure::invalid_config(format!(
+            "{name} must be a non-negative number of milliseconds, got {value}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(value / 1000.0))
+}
+
+/// Client options from defaults, then the environment, then explicit options.
+pub struct ClientSettings {
+    options: ClientOptions,
+    timeout_set: bool,
+    read_timeout_set: bool,
+}
+
+impl ClientSettings {
+    /// object_store's defaults with the whole-request timeout replaced by a read timeout.
+    pub fn new() -> Self {
+        Self::starting_from(ClientOptions::new())
+    }
+
+    /// Start from a backend's own defaults (GCS allows `http://` by default).
+    pub fn starting_from(options: ClientOptions) -> Self {
+        Self {
+            options,
+            timeout_set: false,
+            read_timeout_set: false,
+        }
+    }
+
+    /// Apply one key read from the environment (`AWS_TIMEOUT`, `GOOGLE_PROXY_URL`, ...).
+    pub fn env(mut self, key: ClientConfigKey, value: String) -> Self {
+        match key {
+            ClientConfigKey::Timeout => self.timeout_set = true,
+            ClientConfigKey::ReadTimeout => self.read_timeout_set = true,
+            _ => {}
+        }
+        self.options = self.options.with_config(key, value);
+        self
+    }
+
+    /// Apply the explicit options and produce the final `ClientOptions`.
+    pub fn finish(
+        mut self,
+        explicit: Option<&NativeClientOptions>,
+    ) -> StorageResult<ClientOptions> {
+        let mut o = self.options;
+        if let Some(c) = explicit {
+            if let Some(v) = c.timeout {
+                o = o.with_timeout(millis("client.timeout", v)?);
+                self.timeout_set = true;
+            }
+            if let Some(v) = c.connect_timeout {
+                o = o.with_connect_timeout(millis("client.connectTimeout", v)?);
+            }
+            if let Some(v) = c.read_timeout {
+                o = o.with_read_timeout(millis("client.readTimeout", v)?);
+                self.read_timeout_set = true;
+            }
+            if let Some(v) = c.pool_idle_timeout {
+                o = o.with_pool_idle_timeout(millis("client.poolIdleTimeout", v)?);
+            }
+            if let Some(v) = c.pool_max_idle_per_host {
+                o = o.with_pool_max_idle_per_host(v as usize);
+            }
+            if let Some(v) = c.allow_http {
+                o = o.with_allow_http(v);
+            }
+            if let Some(v) = c.allow_invalid_certificates {
+                o = o.with_allow_invalid_certificates(v);
+            }
+            if let Some(v) = &c.proxy_url {
+                o = o.with_proxy_url(v.clone());
+            }
+            if let Some(v) = &c.proxy_ca_certificate {
+                o = o.with_proxy_ca_certificate(v.clone());
+            }
+            if let Some(v) = &c.proxy_excludes {
+                o = o.with_proxy_excludes(v.clone());
+            }
+            if let Some(v) = &c.user_agent {
+                let value = HeaderValue::from_str(v).map_err(|_| {
+                    StorageFailure::invalid_config(format!(
+                        "client.userAgent is not a valid header value: {v:?}"
+                    ))
+                })?;
+                o = o.with_user_agent(value);
+            }
+            if c.http1_only == Some(true) {
+                o = o.with_http1_only();
+            }
+            if c.http2_only == Some(true) {
+                o = o.with_http2_only();
+            }
+            if let Some(headers) = &c.default_headers {
+                let mut map = http::HeaderMap::new();
+                for (name, value) in headers {
+                    let name = http::HeaderName::try_from(name.as_str()).map_err(|_| {
+                        StorageFailure::invalid_config(format!(
+                            "client.defaultHeaders: bad header name {name:?}"
+                        ))
+                    })?;
+                    let value = HeaderValue::from_str(value).map_err(|_| {
+                        StorageFailure::invalid_config(format!(
+                            "client.defaultHeaders: bad value for header {name}"
+                        ))
+                    })?;
+                    map.insert(name, value);
+                }
+                o = o.with_default_headers(map);
+            }
+        }
+        if !self.timeout_set {
+            o = o.with_timeout_disabled();
+            if !self.read_timeout_set {
+                o = o.with_read_timeout(DEFAULT_READ_TIMEOUT);
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// object_store's retry configuration: its defaults, then the given options.
+pub fn retry_config(options: Option<&NativeRetryOptions>) -> StorageResult<RetryConfig> {
+    {
+        let mut retry = RetryConfig::default();
+        let Some(options) = options else {
+            return Ok(retry);
+        };
+        if let Some(n) = options.max_retries {
+            retry.max_retries = n as usize;
+        }
+        if let Some(v) = options.retry_timeout {
+            retry.retry_timeout = millis("retry.retryTimeout", v)?;
+        }
+        if let Some(b) = &options.backoff {
+            let mut backoff = BackoffConfig::default();
+            if let Some(v) = b.init_backoff {
+                backoff.init_backoff = millis("retry.backoff.initBackoff", v)?;
+            }
+            if let Some(v) = b.max_backoff {
+                backoff.max_backoff = millis("retry.backoff.maxBackoff", v)?;
+            }
+            if let Some(v) = b.base {
+                if !(v.is_finite() && v >= 1.0) {
+                    return Err(StorageFailure::invalid_config(format!(
+                        "retry.backoff.base must be a number >= 1, got {v}"
+                    )));
+                }
+                backoff.base = v;
+            }
+            retry.backoff = backoff;
+        }
+        Ok(retry)
+    }
+}
+
+/// Assemble a store: the prefix applied to every key (and, by hand, to signed
+/// URLs), the unprefixed store kept as the signer when it can sign.
+pub fn assemble<S: ObjectStore>(
+    store: S,
+    signer: Option<Arc<dyn Signer>>,
+    prefix: Option<&str>,
+    description: String,
+) -> StorageResult<StoreInner> {
+    let prefix = parse_prefix(prefix).map_err(|failure| {
+        StorageFailure::invalid_config(format!("bad prefix: {}", failure.message))
+    })?;
+    let inner: Arc<dyn ObjectStore> = match &prefix {
+        Some(prefix) => Arc::new(PrefixStore::new(store, prefix.clone())),
+        None => Arc::new(store),
+    };
+    Ok(StoreInner {
+        store: inner,
+        signer,
+        prefix,
+        local_root: None,
+        description,
+    })
+}
+
+/// The prefix part of a description, e.g. ` prefix=uploads`.
+pub fn describe_prefix(prefix: Option<&str>) -> String {
+    match prefix {
+        Some(p) if !p.is_empty() => format!(", prefix={p:?}"),
+        _ => String::new(),
+    }
+}
+
+/// `true`/`false` as object_store configuration values.
+pub fn bool_str(value: bool) -> String {
+    value.to_string()
+}
+
+/// An option name as object_store's key parsers expect it: `accessKeyId` and
+/// `access_key_id` both become `access_key_id`.
+pub fn parse_key_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A URL for a description: scheme, host and path only (never userinfo or a query).
+pub fn describe_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => format!(
+            "{}://{}{}",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or(""),
+            match parsed.port() {
+                Some(port) => format!(":{port}{}", parsed.path()),
+                None => parsed.path().to_string(),
+            }
+        ),
+        Err(_) => "<unparsable URL>".to_string(),
+    }
+}
+
+/// An object_store configuration error as `INVALID_CONFIG`.
+pub fn config_error(err: object_store::Error) -> StorageFailure {
+    StorageFailure::invalid_config(crate::error::error_chain(&err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_defaults_to_read_timeout_only() {
+        let options = ClientSettings::new().finish(None).unwrap();
+        let debug = format!("{options:?}");
+        assert!(debug.contains(", timeout: None"), "{debug}");
+        assert!(debug.contains("read_timeout: Some"), "{debug}");
+    }
+
+    #[test]
+    fn explicit_timeout_wins() {
+        let explicit = NativeClientOptions {
+            timeout: Some(1000.0),
+            ..Default::default()
+        };
+        let options = ClientSettings::new().finish(Some(&explicit)).unwrap();
+        let debug = format!("{options:?}");
+        assert!(!debug.contains(", timeout: None"), "{debug}");
+    }
+
+    #[test]
+    fn key_names_and_urls() {
+        assert_eq!(parse_key_name("accessKeyId"), "access_key_id");
+        assert_eq!(parse_key_name("aws_region"), "aws_region");
+        assert_eq!(
+            describe_url("https://user:pw@host:8080/a/b?sig=secret"),
+            "https://host:8080/a/b"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_durations() {
+        assert!(millis("x", -1.0).is_err());
+        assert!(millis("x", f64::NAN).is_err());
+        let retry = NativeRetryOptions {
+            max_retries: Some(2),
+            retry_timeout: Some(500.0),
+            backoff: None,
+        };
+        let config = retry_config(Some(&retry)).unwrap();
+        assert_eq!(config.max_retries, 2);
+        assert_eq!(config.retry_timeout, Duration::from_millis(500));
+    }
+}

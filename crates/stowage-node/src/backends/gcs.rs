@@ -1,0 +1,289 @@
+//! `GCSStore`: Google Cloud Storage.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use napi_derive::napi;
+use object_store::gcp::{
+    GcpSigningCredential, GoogleCloudStorageBuilder, GoogleConfigKey, ServiceAccountKey,
+};
+use object_store::{ClientOptions, StaticCredentialProvider};
+use serde::Deserialize;
+
+use crate::error::{StorageFailure, StorageResult};
+use crate::store::{NativeStore, StoreInner};
+
+use super::client::{
+    assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
+};
+use super::credentials::{JsCredentialFn, JsCredentialProvider};
+
+/// Options of `new GCSStore(opts)`. Unset options fall back to the `GOOGLE_*`
+/// environment variables (and Application Default Credentials).
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct NativeGcsOptions {
+    /// The bucket (or `GOOGLE_BUCKET`).
+    pub bucket: Option<String>,
+    /// Path to a service-account JSON file.
+    pub service_account_path: Option<String>,
+    /// A service-account JSON document.
+    pub service_account_key: Option<String>,
+    /// Path to an Application Default Credentials file.
+    pub application_credentials: Option<String>,
+    /// A fixed OAuth bearer token.
+    pub token: Option<String>,
+    /// The storage API base URL (for emulators), default `https://storage.googleapis.com`.
+    pub base_url: Option<String>,
+    /// Send unauthenticated requests (public buckets).
+    pub skip_signature: Option<bool>,
+    /// A key prefix applied to every path.
+    pub prefix: Option<String>,
+    pub client: Option<NativeClientOptions>,
+    pub retry: Option<NativeRetryOptions>,
+    /// Tokens fetched on demand: `async () => ({ token, expiresAt? })`.
+    #[napi(ts_type = "() => Promise<NativeCredential>")]
+    pub credential_provider: Option<JsCredentialFn>,
+    /// Any further object_store configuration keys (`google_*` names or their short forms).
+    pub config: Option<HashMap<String, String>>,
+}
+
+fn is_credential_key(key: &GoogleConfigKey) -> bool {
+    use GoogleConfigKey as K;
+    matches!(
+        key,
+        K::ServiceAccount | K::ServiceAccountKey | K::ApplicationCredentials | K::BearerToken
+    )
+}
+
+/// The parts of a service-account file needed to sign URLs ourselves.
+#[derive(Deserialize)]
+struct ServiceAccountFile {
+    client_email: Option<String>,
+    private_key: Option<String>,
+    #[serde(default)]
+    disable_oauth: bool,
+}
+
+impl ServiceAccountFile {
+    fn read(path: Option<&str>, key: Option<&str>) -> StorageResult<Option<Self>> {
+        let text = match (path, key) {
+            (_, Some(key)) => key.to_string(),
+            (Some(path), None) => std::fs::read_to_string(path).map_err(|err| {
+                StorageFailure::invalid_config(format!(
+                    "cannot read the service account file {path:?}: {err}"
+                ))
+            })?,
+            (None, None) => return Ok(None),
+        };
+        serde_json::from_str(&text).map(Some).map_err(|err| {
+            StorageFailure::invalid_config(format!(
+                "the service account is not valid JSON (line {}, column {})",
+                err.line(),
+                err.column()
+            ))
+        })
+    }
+
+    /// object_store signs URLs through the IAM API when OAuth is disabled (as
+    /// for emulators); with a private key at hand we sign locally instead.
+    fn signing_credentials(&self) -> StorageResult<Option<GcpSigningCredential>> {
+        if !self.disable_oauth {
+            return Ok(None);
+        }
+        let (Some(email), Some(pem)) = (&self.client_email, &self.private_key) else {
+            return Ok(None);
+        };
+        let key = ServiceAccountKey::from_pem(pem.as_bytes()).map_err(|_| {
+            StorageFailure::invalid_config(
+                "the service account's private_key is not a valid PEM RSA key",
+            )
+        })?;
+        Ok(Some(GcpSigningCredential {
+            email: email.clone(),
+            private_key: Some(key),
+        }))
+    }
+}
+
+struct GcsConfig {
+    builder: GoogleCloudStorageBuilder,
+    client: ClientSettings,
+}
+
+impl GcsConfig {
+    fn from_env(skip: impl Fn(&GoogleConfigKey) -> bool) -> Self {
+        let mut config = Self {
+            builder: GoogleCloudStorageBuilder::new(),
+            client: ClientSettings::starting_from(ClientOptions::new().with_allow_http(true)),
+        };
+        if let Ok(path) = std::env::var("SERVICE_ACCOUNT") {
+            if !skip(&GoogleConfigKey::ServiceAccount) {
+                config.set(GoogleConfigKey::ServiceAccount, path);
+            }
+        }
+        for (name, value) in std::env::vars() {
+            if !name.starts_with("GOOGLE_") {
+                continue;
+            }
+            if let Ok(key) = GoogleConfigKey::from_str(&name.to_ascii_lowercase()) {
+                if !skip(&key) {
+                    config.set(key, value);
+                }
+            }
+        }
+        config
+    }
+
+    fn set(&mut self, key: GoogleConfigKey, value: String) {
+        match key {
+            GoogleConfigKey::Client(client_key) => {
+                let client = std::mem::replace(&mut self.client, ClientSettings::new());
+                self.client = client.env(client_key, value);
+            }
+            key => {
+                let builder = std::mem::take(&mut self.builder);
+                self.builder = builder.with_config(key, value);
+            }
+        }
+    }
+
+    fn set_named(&mut self, name: &str, value: String) -> StorageResult<()> {
+        let key = GoogleConfigKey::from_str(&parse_key_name(name))
+            .map_err(|_| StorageFailure::invalid_config(format!("unknown GCS option {name:?}")))?;
+        self.set(key, value);
+        Ok(())
+    }
+}
+
+fn build(
+    mut config: GcsConfig,
+    explicit_client: Option<&NativeClientOptions>,
+    retry: Option<&NativeRetryOptions>,
+    credential_provider: Option<JsCredentialFn>,
+    prefix: Option<&str>,
+    url: Option<&str>,
+) -> StorageResult<StoreInner> {
+    let account = ServiceAccountFile::read(
+        config
+            .builder
+            .get_config_value(&GoogleConfigKey::ServiceAccount)
+            .as_deref(),
+        config
+            .builder
+            .get_config_value(&GoogleConfigKey::ServiceAccountKey)
+            .as_deref(),
+    )?;
+    if let Some(signing) = account
+        .as_ref()
+        .map(ServiceAccountFile::signing_credentials)
+        .transpose()?
+        .flatten()
+    {
+        config.builder = config
+            .builder
+            .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)));
+    }
+    let bucket = config
+        .builder
+        .get_config_value(&GoogleConfigKey::Bucket)
+        .unwrap_or_default();
+    let base_url = config.builder.get_config_value(&GoogleConfigKey::BaseUrl);
+    let mut builder = config
+        .builder
+        .with_client_options(config.client.finish(explicit_client)?)
+        .with_retry(retry_config(retry)?);
+    if let Some(function) = credential_provider {
+        builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
+    }
+    let gcs = builder.build().map_err(config_error)?;
+    let mut description = match url {
+        Some(url) => format!("GCSStore({}", describe_url(url)),
+        None => format!("GCSStore(bucket={bucket:?}"),
+    };
+    if let Some(base_url) = base_url {
+        description.push_str(&format!(", baseUrl={:?}", describe_url(&base_url)));
+    }
+    description.push_str(&describe_prefix(prefix));
+    description.push(')');
+    let signer = Arc::new(gcs.clone());
+    assemble(gcs, Some(signer), prefix, description)
+}
+
+impl TryFrom<NativeGcsOptions> for StoreInner {
+    type Error = StorageFailure;
+
+    fn try_from(o: NativeGcsOptions) -> StorageResult<StoreInner> {
+        let explicit_credentials = o.service_account_path.is_some()
+            || o.service_account_key.is_some()
+            || o.application_credentials.is_some()
+            || o.token.is_some()
+            || o.credential_provider.is_some();
+        let explicit_base_url = o.base_url.is_some();
+        let mut config = GcsConfig::from_env(|key| {
+            (explicit_credentials && is_credential_key(key))
+                || (explicit_base_url && matches!(key, GoogleConfigKey::BaseUrl))
+        });
+        for (name, value) in o.config.unwrap_or_default() {
+            config.set_named(&name, value)?;
+        }
+        use GoogleConfigKey as K;
+        let strings = [
+            (K::Bucket, o.bucket),
+            (K::ServiceAccount, o.service_account_path),
+            (K::ServiceAccountKey, o.service_account_key),
+            (K::ApplicationCredentials, o.application_credentials),
+            (K::BearerToken, o.token),
+            (K::BaseUrl, o.base_url),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                config.set(key, value);
+            }
+        }
+        if let Some(skip) = o.skip_signature {
+            config.set(K::SkipSignature, bool_str(skip));
+        }
+        if config.builder.get_config_value(&K::Bucket).is_none() {
+            return Err(StorageFailure::invalid_config(
+                "GCSStore needs a bucket (option `bucket` or GOOGLE_BUCKET)",
+            ));
+        }
+        build(
+            config,
+            o.client.as_ref(),
+            o.retry.as_ref(),
+            o.credential_provider,
+            o.prefix.as_deref(),
+            None,
+        )
+    }
+}
+
+/// A GCS store from `gs://bucket/prefix`, with object_store configuration keys as options.
+pub fn gcs_from_url(
+    url: &str,
+    prefix: Option<&str>,
+    options: &HashMap<String, String>,
+) -> StorageResult<StoreInner> {
+    let explicit_credentials = options.keys().any(|name| {
+        GoogleConfigKey::from_str(&parse_key_name(name)).is_ok_and(|k| is_credential_key(&k))
+    });
+    let mut config = GcsConfig::from_env(|key| explicit_credentials && is_credential_key(key));
+    for (name, value) in options {
+        config.set_named(name, value.clone())?;
+    }
+    config.builder = std::mem::take(&mut config.builder).with_url(url);
+    build(config, None, None, None, prefix, Some(url))
+}
+
+#[napi]
+impl NativeStore {
+    /// A store over a Google Cloud Storage bucket.
+    #[napi(factory)]
+    pub fn gcs(options: NativeGcsOptions) -> napi::Result<Self> {
+        Ok(NativeStore::new(StoreInner::try_from(options)?))
+    }
+}

@@ -1,0 +1,247 @@
+//! `S3Store`: Amazon S3 and S3-compatible servers.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use napi_derive::napi;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+
+use crate::error::{StorageFailure, StorageResult};
+use crate::store::{NativeStore, StoreInner};
+
+use super::client::{
+    assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
+};
+use super::credentials::{JsCredentialFn, JsCredentialProvider};
+
+/// Options of `new S3Store(opts)`. Unset options fall back to the `AWS_*`
+/// environment variables, then to object_store's defaults.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct NativeS3Options {
+    /// The bucket (or `AWS_BUCKET`).
+    pub bucket: Option<String>,
+    /// The region (or `AWS_REGION` / `AWS_DEFAULT_REGION`, default `us-east-1`).
+    pub region: Option<String>,
+    /// A custom endpoint, e.g. `http://127.0.0.1:9000` for an S3-compatible server.
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Allow plain `http://` endpoints.
+    pub allow_http: Option<bool>,
+    /// `https://bucket.host` instead of `https://host/bucket`.
+    pub virtual_hosted_style: Option<bool>,
+    /// Send unsigned requests (public buckets).
+    pub skip_signature: Option<bool>,
+    /// Do not sign the request body (faster uploads; some servers require it signed).
+    pub unsigned_payload: Option<bool>,
+    /// object_store's `conditional_put` (`etag` default, or `disabled`).
+    pub conditional_put: Option<String>,
+    /// object_store's `copy_if_not_exists` (`multipart`, `header:<name>:<value>`, ...).
+    pub copy_if_not_exists: Option<String>,
+    /// A key prefix applied to every path.
+    pub prefix: Option<String>,
+    pub client: Option<NativeClientOptions>,
+    pub retry: Option<NativeRetryOptions>,
+    /// Credentials fetched on demand; overrides keys and the environment.
+    #[napi(ts_type = "() => Promise<NativeCredential>")]
+    pub credential_provider: Option<JsCredentialFn>,
+    /// Any further object_store configuration keys (`aws_*` names or their short forms).
+    pub config: Option<HashMap<String, String>>,
+}
+
+/// Keys that explicit credentials replace wholesale, so the environment's
+/// session token is never paired with an explicit access key.
+fn is_credential_key(key: &AmazonS3ConfigKey) -> bool {
+    use AmazonS3ConfigKey as K;
+    matches!(
+        key,
+        K::AccessKeyId
+            | K::SecretAccessKey
+            | K::Token
+            | K::WebIdentityTokenFile
+            | K::RoleArn
+            | K::RoleSessionName
+            | K::ContainerCredentialsRelativeUri
+            | K::ContainerCredentialsFullUri
+            | K::ContainerAuthorizationTokenFile
+    )
+}
+
+/// Collects configuration: environment first, explicit settings over it.
+struct S3Config {
+    builder: AmazonS3Builder,
+    client: ClientSettings,
+}
+
+impl S3Config {
+    fn from_env(skip: impl Fn(&AmazonS3ConfigKey) -> bool) -> Self {
+        let mut config = Self {
+            builder: AmazonS3Builder::new(),
+            client: ClientSettings::new(),
+        };
+        for (name, value) in std::env::vars() {
+            if !name.starts_with("AWS_") {
+                continue;
+            }
+            if let Ok(key) = AmazonS3ConfigKey::from_str(&name.to_ascii_lowercase()) {
+                if !skip(&key) {
+                    config.set(key, value);
+                }
+            }
+        }
+        config
+    }
+
+    fn set(&mut self, key: AmazonS3ConfigKey, value: String) {
+        match key {
+            AmazonS3ConfigKey::Client(client_key) => {
+                let client = std::mem::replace(&mut self.client, ClientSettings::new());
+                self.client = client.env(client_key, value);
+            }
+            key => {
+                let builder = std::mem::take(&mut self.builder);
+                self.builder = builder.with_config(key, value);
+            }
+        }
+    }
+
+    fn set_named(&mut self, name: &str, value: String) -> StorageResult<()> {
+        let key = AmazonS3ConfigKey::from_str(&parse_key_name(name))
+            .map_err(|_| StorageFailure::invalid_config(format!("unknown S3 option {name:?}")))?;
+        self.set(key, value);
+        Ok(())
+    }
+}
+
+fn build(
+    config: S3Config,
+    explicit_client: Option<&NativeClientOptions>,
+    retry: Option<&NativeRetryOptions>,
+    credential_provider: Option<JsCredentialFn>,
+    prefix: Option<&str>,
+    url: Option<&str>,
+) -> StorageResult<StoreInner> {
+    let mut builder = config
+        .builder
+        .with_client_options(config.client.finish(explicit_client)?)
+        .with_retry(retry_config(retry)?);
+    if let Some(function) = credential_provider {
+        builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
+    }
+    let bucket = builder
+        .get_config_value(&AmazonS3ConfigKey::Bucket)
+        .unwrap_or_default();
+    let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+    let region = builder.get_config_value(&AmazonS3ConfigKey::Region);
+    let s3 = builder.build().map_err(config_error)?;
+    let mut description = match url {
+        Some(url) => format!("S3Store({}", describe_url(url)),
+        None => format!("S3Store(bucket={bucket:?}"),
+    };
+    if let Some(region) = region {
+        description.push_str(&format!(", region={region:?}"));
+    }
+    if let Some(endpoint) = endpoint {
+        description.push_str(&format!(", endpoint={endpoint:?}"));
+    }
+    description.push_str(&describe_prefix(prefix));
+    description.push(')');
+    let signer = Arc::new(s3.clone());
+    assemble(s3, Some(signer), prefix, description)
+}
+
+impl TryFrom<NativeS3Options> for StoreInner {
+    type Error = StorageFailure;
+
+    fn try_from(o: NativeS3Options) -> StorageResult<StoreInner> {
+        let explicit_credentials = o.access_key_id.is_some()
+            || o.secret_access_key.is_some()
+            || o.credential_provider.is_some();
+        let explicit_endpoint = o.endpoint.is_some();
+        let mut config = S3Config::from_env(|key| {
+            (explicit_credentials && is_credential_key(key))
+                || (explicit_endpoint
+                    && matches!(
+                        key,
+                        AmazonS3ConfigKey::Endpoint | AmazonS3ConfigKey::S3Endpoint
+                    ))
+        });
+        for (name, value) in o.config.unwrap_or_default() {
+            config.set_named(&name, value)?;
+        }
+        use AmazonS3ConfigKey as K;
+        let strings = [
+            (K::Bucket, o.bucket),
+            (K::Region, o.region),
+            (K::Endpoint, o.endpoint),
+            (K::AccessKeyId, o.access_key_id),
+            (K::SecretAccessKey, o.secret_access_key),
+            (K::Token, o.session_token),
+            (K::ConditionalPut, o.conditional_put),
+            (K::CopyIfNotExists, o.copy_if_not_exists),
+        ];
+        for (key, value) in strings {
+            if let Some(value) = value {
+                config.set(key, value);
+            }
+        }
+        let flags = [
+            (K::VirtualHostedStyleRequest, o.virtual_hosted_style),
+            (K::SkipSignature, o.skip_signature),
+            (K::UnsignedPayload, o.unsigned_payload),
+        ];
+        for (key, value) in flags {
+            if let Some(value) = value {
+                config.set(key, bool_str(value));
+            }
+        }
+        let mut client = o.client.unwrap_or_default();
+        if client.allow_http.is_none() {
+            client.allow_http = o.allow_http;
+        }
+        if config.builder.get_config_value(&K::Bucket).is_none() {
+            return Err(StorageFailure::invalid_config(
+                "S3Store needs a bucket (option `bucket` or AWS_BUCKET)",
+            ));
+        }
+        build(
+            config,
+            Some(&client),
+            o.retry.as_ref(),
+            o.credential_provider,
+            o.prefix.as_deref(),
+            None,
+        )
+    }
+}
+
+/// An S3 store from `s3://bucket/prefix` (or an S3 `https://` URL), with
+/// object_store configuration keys as options.
+pub fn s3_from_url(
+    url: &str,
+    prefix: Option<&str>,
+    options: &HashMap<String, String>,
+) -> StorageResult<StoreInner> {
+    let explicit_credentials = options.keys().any(|name| {
+        AmazonS3ConfigKey::from_str(&parse_key_name(name)).is_ok_and(|k| is_credential_key(&k))
+    });
+    let mut config = S3Config::from_env(|key| explicit_credentials && is_credential_key(key));
+    for (name, value) in options {
+        config.set_named(name, value.clone())?;
+    }
+    config.builder = std::mem::take(&mut config.builder).with_url(url);
+    build(config, None, None, None, prefix, Some(url))
+}
+
+#[napi]
+impl NativeStore {
+    /// A store over an S3 bucket.
+    #[napi(factory)]
+    pub fn s3(options: NativeS3Options) -> napi::Result<Self> {
+        Ok(NativeStore::new(StoreInner::try_from(options)?))
+    }
+}
