@@ -107,11 +107,13 @@ export function createGcsXmlShim({ upstream, dir }) {
   }
   const putHeaders = (obj) => ({ etag: `"${obj.md5Hash}"`, 'x-goog-generation': String(obj.generation), 'x-goog-metageneration': String(obj.metageneration ?? 1) })
 
-  function proxy(req, res, extraStrip = []) {
-    const headers = { ...req.headers, host: upHost }
+  function proxy(req, res, extraStrip = [], { url = req.url, headers: extra = {}, addHeaders = {} } = {}) {
+    const headers = { ...req.headers, host: upHost, ...extra }
     for (const h of extraStrip) delete headers[h]
-    const preq = http.request(`${up}${req.url}`, { method: req.method, headers }, (pres) => {
-      res.writeHead(pres.statusCode, pres.headers)
+    const preq = http.request(`${up}${url}`, { method: req.method, headers }, (pres) => {
+      const out = { ...pres.headers }
+      if (pres.statusCode < 300) for (const [k, v] of Object.entries(addHeaders)) if (out[k] === undefined) out[k] = v
+      res.writeHead(pres.statusCode, out)
       pres.pipe(res)
     })
     preq.on('error', (e) => { if (!res.headersSent) xmlError(res, 502, 'BadGateway', `fake-gcs-server: ${e.message}`); else res.destroy(e) })
@@ -133,6 +135,27 @@ export function createGcsXmlShim({ upstream, dir }) {
     return 0
   }
 
+  // XML list honouring start-after: fetch without it, drop keys <= start-after (byte order).
+  async function listStartAfter(req, res, url, q) {
+    const after = Buffer.from(q.get('start-after'), 'utf8')
+    q.delete('start-after')
+    const r = await fetch(`${up}${url.pathname}?${q}`, { headers: { host: upHost } })
+    let body = await r.text()
+    if (r.ok) {
+      let dropped = 0
+      const unxml = (t) => t.replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+        .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+      body = body.replace(/<Contents>[\s\S]*?<\/Contents>/g, (c) => {
+        const k = unxml(/<Key>([\s\S]*?)<\/Key>/.exec(c)?.[1] ?? '')
+        if (Buffer.compare(Buffer.from(k, 'utf8'), after) <= 0) { dropped++; return '' }
+        return c
+      })
+      body = body.replace(/<KeyCount>(\d+)<\/KeyCount>/, (_, n) => `<KeyCount>${Number(n) - dropped}</KeyCount>`)
+    }
+    res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/xml', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+  }
+
   async function handle(req, res) {
     const url = new URL(req.url, 'http://shim')
     const q = url.searchParams
@@ -145,6 +168,10 @@ export function createGcsXmlShim({ upstream, dir }) {
       const body = JSON.stringify({ uploads: [...uploads].map(([id, u]) => ({ uploadId: id, bucket: u.bucket, key: u.key, parts: u.parts.size })) })
       res.writeHead(200, { 'content-type': 'application/json' }).end(body)
       return
+    }
+    const lm = /^\/([^/]+)\/?$/.exec(url.pathname)
+    if (lm && req.method === 'GET' && q.get('list-type') === '2' && q.has('start-after')) {
+      return listStartAfter(req, res, url, q)
     }
     const m = /^\/([^/]+)\/(.+)$/.exec(url.pathname)
     const signed = q.has('X-Goog-Algorithm') || q.has('X-Goog-Signature')
@@ -241,15 +268,34 @@ export function createGcsXmlShim({ upstream, dir }) {
         res.writeHead(200, { ...putHeaders(obj), 'content-length': 0 }).end()
       })
     }
-    if ((req.method === 'GET' || req.method === 'HEAD') &&
-        ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'].some((h) => req.headers[h] !== undefined)) {
+    if (req.method === 'GET' || req.method === 'HEAD') {
       const meta = await getMeta(bucket, key)
-      if (meta) {
-        const status = conditional(req, meta)
-        if (status === 412) return xmlError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold.')
-        if (status === 304) { res.writeHead(304, { etag: `"${meta.md5Hash}"` }).end(); return }
+      if (!meta) return xmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.')
+      // no object versioning here: only the live generation can be read
+      if (q.has('generation') && q.get('generation') !== String(meta.generation)) {
+        // an older generation (bucket versioning): serve it through the JSON API
+        const g = q.get('generation')
+        const old = await fetch(`${up}/storage/v1/b/${enc(bucket)}/o/${enc(key)}?generation=${enc(g)}`)
+        if (!old.ok) { await old.arrayBuffer(); return xmlError(res, 404, 'NoSuchKey', 'No such object generation.') }
+        const ometa = await old.json()
+        return proxy(req, res, ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'], {
+          url: `/storage/v1/b/${enc(bucket)}/o/${enc(key)}?alt=media&generation=${enc(g)}`,
+          headers: { 'accept-encoding': 'gzip' },
+          addHeaders: { etag: `"${ometa.md5Hash}"`, 'x-goog-generation': String(ometa.generation), ...(ometa.contentLanguage ? { 'content-language': ometa.contentLanguage } : {}) },
+        })
       }
-      return proxy(req, res, ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'])
+      const status = conditional(req, meta)
+      if (status === 412) return xmlError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold.')
+      if (status === 304) { res.writeHead(304, { etag: `"${meta.md5Hash}"` }).end(); return }
+      q.delete('generation')
+      const qs = q.toString()
+      // Stored bytes are served as stored (accept-encoding: gzip upstream): fake-gcs-server's
+      // transparent gunzip hangs on content-encoding gzip bodies that are not gzip.
+      return proxy(req, res, ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'], {
+        url: `${url.pathname}${qs ? `?${qs}` : ''}`,
+        headers: { 'accept-encoding': 'gzip' },
+        addHeaders: meta.contentLanguage ? { 'content-language': meta.contentLanguage } : {},
+      })
     }
     return proxy(req, res)
   }

@@ -174,16 +174,18 @@ async function startMoto(t) {
 
 async function startGcs(t) {
   const fake = await withPortRetry('fake-gcs-server', async (port) => {
+    // memory backend (as object_store's CI): the filesystem backend cannot do bucket versioning
     const data = path.join(state.base, `fake-gcs-${port}`)
+    fs.mkdirSync(data, { recursive: true })
     const p = spawnServer('fake-gcs-server', t.fakeGcsServer, ['-scheme', 'http', '-host', '127.0.0.1',
-      '-port', String(port), '-backend', 'filesystem', '-filesystem-root', data,
+      '-port', String(port), '-backend', 'memory',
       '-public-host', `127.0.0.1:${port}`, '-external-url', `http://127.0.0.1:${port}`, '-log-level', 'warn'])
     const url = `http://127.0.0.1:${port}`
     await waitReady(p, `${url}/storage/v1/b`, async () => (await fetch(`${url}/storage/v1/b`, { signal: AbortSignal.timeout(2000) })).ok)
     return { url, data, log: p.log }
   })
   const r = await fetch(`${fake.url}/storage/v1/b`, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: BUCKET }) })
+    body: JSON.stringify({ name: BUCKET, versioning: { enabled: true } }) }) // versioned: reads by generation work
   if (!r.ok) throw new Error(`stowage test servers: creating GCS bucket failed: ${r.status} ${await r.text()}`)
 
   const shim = await withPortRetry('gcs-xml-shim', async (port) => {
