@@ -56,28 +56,50 @@ impl LocalRoot {
         // by us, inside it.
         let mut probe = candidate.as_path();
         loop {
-            match std::fs::canonicalize(probe) {
-                Ok(real) if real.starts_with(&self.dir) => return Ok(()),
-                Ok(_) => {
+            match resolve(probe) {
+                Resolved::Real(real) if real.starts_with(&self.dir) => return Ok(()),
+                Resolved::Real(_) => {
                     return Err(StorageFailure::invalid_path(format!(
                         "key {:?} leads outside the LocalStore root",
                         path.as_ref()
                     )))
                 }
-                Err(_) if probe.symlink_metadata().is_ok() => {
-                    // A dangling symlink: refuse rather than let a write create its target.
+                Resolved::Dangling => {
+                    // Refuse rather than let a write create the link's target.
                     return Err(StorageFailure::invalid_path(format!(
                         "key {:?} goes through a dangling symlink",
                         path.as_ref()
                     )));
                 }
-                Err(_) => match probe.parent() {
+                Resolved::Missing => match probe.parent() {
                     Some(parent) if parent.starts_with(&self.dir) => probe = parent,
                     _ => return Ok(()),
                 },
             }
         }
     }
+}
+
+enum Resolved {
+    Real(PathBuf),
+    Dangling,
+    Missing,
+}
+
+/// Resolve `path`, telling a dangling symlink from a path that does not exist.
+/// A directory that another operation creates meanwhile resolves on the retry.
+fn resolve(path: &FsPath) -> Resolved {
+    for _ in 0..3 {
+        if let Ok(real) = std::fs::canonicalize(path) {
+            return Resolved::Real(real);
+        }
+        match path.symlink_metadata() {
+            Ok(meta) if meta.file_type().is_symlink() => return Resolved::Dangling,
+            Ok(_) => continue,
+            Err(_) => return Resolved::Missing,
+        }
+    }
+    Resolved::Missing
 }
 
 #[cfg(test)]
@@ -102,6 +124,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn refuses_symlinks_that_escape() {
         let dir = temp_dir("escape");
         let outside = temp_dir("outside");
