@@ -11,13 +11,16 @@ use crate::error::{StorageFailure, StorageResult};
 
 /// Await `fut`, turning a panic into a `GENERIC` failure.
 pub async fn guarded<T>(fut: impl Future<Output = StorageResult<T>>) -> napi::Result<T> {
+    catch_panic(fut).await.map_err(napi::Error::from)
+}
+
+async fn catch_panic<T>(fut: impl Future<Output = StorageResult<T>>) -> StorageResult<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(result) => result.map_err(napi::Error::from),
+        Ok(result) => result,
         Err(panic) => Err(StorageFailure::generic(format!(
             "internal error in stowage (panic): {}",
             panic_message(panic.as_ref())
-        ))
-        .into()),
+        ))),
     }
 }
 
@@ -34,6 +37,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// Panics inside the native module on purpose; tests use it to prove a panic
 /// becomes a rejected promise and the process lives on.
 #[napi(js_name = "__panicForTest")]
+#[cfg_attr(test, allow(dead_code))]
 pub async fn panic_for_test(message: String) -> napi::Result<()> {
     guarded(async move {
         if message.is_empty() {
@@ -42,4 +46,20 @@ pub async fn panic_for_test(message: String) -> napi::Result<()> {
         panic!("{message}");
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_generic_failure() {
+        let failure = catch_panic(async { panic!("boom") as StorageResult<()> })
+            .await
+            .unwrap_err();
+        assert_eq!(failure.code, ErrorCode::Generic);
+        assert!(failure.message.contains("boom"), "{}", failure.message);
+        assert_eq!(catch_panic(async { Ok(7) }).await, Ok(7));
+    }
 }
