@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { basename } from 'node:path'
 import type { Readable } from 'node:stream'
-import mime from 'mime-types'
+import type MimeTypes from 'mime-types'
 import { ChecksumTally, hashingSource } from './checksum.js'
 import { fileTooLarge } from './file-validation.js'
 import type { ObjectStore, PutOptions, PutResult } from './index.js'
@@ -86,6 +87,10 @@ function defaultKey(filename: string, keyPrefix: string | undefined): string {
   const tail = `${randomUUID()}/${sanitizeFilename(filename)}`
   return prefix.length > 0 ? `${prefix}/${tail}` : tail
 }
+
+// Loaded at run time, never bundled: mime-types is CommonJS and its require() of Node built-ins
+// breaks inside an ESM bundle.
+const mime = createRequire(import.meta.url)('mime-types') as typeof MimeTypes
 
 function guessContentType(filename: string): string {
   return mime.lookup(filename) || 'application/octet-stream'
