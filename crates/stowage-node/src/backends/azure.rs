@@ -1,28 +1,18 @@
 //! `AzureStore`: Azure Blob Storage (and the Azurite emulator).
 
 use std::collections::HashMap;
-use std::fmt;
-use std::ops::Range;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use futures::stream::BoxStream;
 use napi_derive::napi;
-use object_store::azure::{AzureConfigKey, MicrosoftAzure, MicrosoftAzureBuilder};
-use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
     assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
-    ClientSettings, NativeClientOptions, NativeRetryOptions,
+    Adjusted, ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
 
@@ -135,86 +125,6 @@ impl AzureConfig {
     }
 }
 
-/// Azurite ignores `startFrom`, so with an explicit endpoint (where object_store
-/// does not know it talks to Azurite) listings after an offset are filtered here.
-#[derive(Debug, Clone)]
-struct ClientSideOffset(MicrosoftAzure);
-
-impl fmt::Display for ClientSideOffset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for ClientSideOffset {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.0.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.0.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.0.get_opts(location, options).await
-    }
-
-    async fn get_ranges(
-        &self,
-        location: &Path,
-        ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<Bytes>> {
-        self.0.get_ranges(location, ranges).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.0.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.0.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.0.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.0.copy_opts(from, to, options).await
-    }
-
-    async fn rename_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: RenameOptions,
-    ) -> object_store::Result<()> {
-        self.0.rename_opts(from, to, options).await
-    }
-}
-
 fn build(
     mut config: AzureConfig,
     explicit_client: Option<&NativeClientOptions>,
@@ -284,11 +194,7 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(azure.clone());
-    if account_url_mode {
-        assemble(ClientSideOffset(azure), Some(signer), prefix, description)
-    } else {
-        assemble(azure, Some(signer), prefix, description)
-    }
+    assemble(Adjusted::new(azure), Some(signer), prefix, description)
 }
 
 impl TryFrom<NativeAzureOptions> for StoreInner {

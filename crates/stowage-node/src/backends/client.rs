@@ -3,14 +3,26 @@
 //! final assembly of a `StoreInner` with its prefix and signer.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+
 use http::HeaderValue;
 use napi_derive::napi;
+use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::signer::Signer;
-use object_store::{BackoffConfig, ClientConfigKey, ClientOptions, ObjectStore, RetryConfig};
+use object_store::{
+    BackoffConfig, ClientConfigKey, ClientOptions, CopyOptions, GetOptions, GetResult, ListResult,
+    MultipartUpload, ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult, RenameOptions, RetryConfig,
+};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::key::parse_prefix;
@@ -236,6 +248,131 @@ pub fn retry_config(options: Option<&NativeRetryOptions>) -> StorageResult<Retry
             retry.backoff = backoff;
         }
         Ok(retry)
+    }
+}
+
+/// Small corrections over a backend, the same whatever server is behind it:
+/// keys at or before a listing offset are dropped even where the server ignores
+/// the offset (Azurite's `startFrom`, some GCS emulators), and a conditional
+/// update without the version a backend needs fails clearly.
+#[derive(Debug)]
+pub struct Adjusted<S> {
+    inner: S,
+    needs_version_for_update: Option<&'static str>,
+}
+
+impl<S> Adjusted<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            needs_version_for_update: None,
+        }
+    }
+
+    /// `mode: { etag }` alone cannot work on `backend` (GCS updates by generation).
+    pub fn needing_version_for_updates(mut self, backend: &'static str) -> Self {
+        self.needs_version_for_update = Some(backend);
+        self
+    }
+}
+
+impl<S: ObjectStore> fmt::Display for Adjusted<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.inner, f)
+    }
+}
+
+#[async_trait]
+impl<S: ObjectStore> ObjectStore for Adjusted<S> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        if let (Some(backend), PutMode::Update(version)) =
+            (self.needs_version_for_update, &opts.mode)
+        {
+            if version.version.is_none() {
+                return Err(object_store::Error::NotSupported {
+                    source: format!(
+                        "{backend} conditional updates need the object's version (its generation), \
+                         not only its etag: pass mode {{ etag, version }} with the version from head() or put()"
+                    )
+                    .into(),
+                });
+            }
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let offset = offset.clone();
+        self.inner
+            .list_with_offset(prefix, &offset)
+            .try_filter(move |meta| futures::future::ready(meta.location > offset))
+            .boxed()
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        self.inner.rename_opts(from, to, options).await
     }
 }
 

@@ -16,7 +16,7 @@ use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
     assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
-    ClientSettings, NativeClientOptions, NativeRetryOptions,
+    Adjusted, ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
 
@@ -209,7 +209,12 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(gcs.clone());
-    assemble(gcs, Some(signer), prefix, description)
+    assemble(
+        Adjusted::new(gcs).needing_version_for_updates("GCS"),
+        Some(signer),
+        prefix,
+        description,
+    )
 }
 
 impl TryFrom<NativeGcsOptions> for StoreInner {

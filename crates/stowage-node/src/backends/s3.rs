@@ -125,8 +125,16 @@ fn build(
     prefix: Option<&str>,
     url: Option<&str>,
 ) -> StorageResult<StoreInner> {
-    let mut builder = config
-        .builder
+    let mut builder = config.builder;
+    // CompleteMultipartUpload with If-None-Match: AWS S3 supports it, and so do
+    // the S3-compatible servers tested (s3s-fs, moto); copies above 5 GiB fail.
+    if builder
+        .get_config_value(&AmazonS3ConfigKey::CopyIfNotExists)
+        .is_none()
+    {
+        builder = builder.with_config(AmazonS3ConfigKey::CopyIfNotExists, "multipart");
+    }
+    let mut builder = builder
         .with_client_options(config.client.finish(explicit_client)?)
         .with_retry(retry_config(retry)?);
     if let Some(function) = credential_provider {

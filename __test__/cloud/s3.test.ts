@@ -1,0 +1,211 @@
+/**
+ * S3Store against s3s-fs (checks SigV4 signatures, presigned URLs and expiry)
+ * and moto (ListMultipartUploads, conditional GET).
+ */
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { inspect } from 'node:util'
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { S3Store, fromUrl } from '../../src/index.js'
+import type { S3Server } from './helpers.js'
+import { makeS3, rejectsWith, s3Options, secrets, uniquePrefix, useServers } from './helpers.js'
+import { attributesSuite, conditionalSuite, multipartSuite, prefixSuite, signingSuite } from './shared.js'
+
+const servers = useServers(['s3', 's3moto'])
+let restoreOutput: () => void = () => {}
+beforeAll(() => {
+  restoreOutput = secrets.captureOutput()
+  const s = servers()
+  secrets.secret(s.s3!.secretAccessKey, s.s3moto!.secretAccessKey)
+})
+afterAll(() => restoreOutput())
+
+async function pendingUploads(server: S3Server, key: string): Promise<number> {
+  if (server.kind === 's3s-fs') {
+    // s3s-fs has no ListMultipartUploads; it keeps each open upload as
+    // `.upload-<id>.json` (naming bucket and key) plus its parts in its data dir.
+    const dir = (server as S3Server & { dataDir: string }).dataDir
+    const open = readdirSync(dir).filter((f) => f.startsWith('.upload-') && f.endsWith('.json'))
+    const parts = readdirSync(dir).filter((f) => f.startsWith('.upload_id-'))
+    const mine = open.filter((f) => readFileSync(join(dir, f), 'utf8').includes(key))
+    return mine.length + (mine.length === 0 ? 0 : parts.length)
+  }
+  const client = new S3Client({
+    endpoint: server.endpoint, region: server.region, forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  })
+  try {
+    const out = await client.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: key }))
+    return (out.Uploads ?? []).filter((u) => u.Key === key).length
+  } finally {
+    client.destroy()
+  }
+}
+
+const watched = (store: S3Store) => { secrets.store(store); return store }
+
+for (const kind of ['s3', 's3moto'] as const) {
+  const server = () => servers()[kind]!
+  const label = kind === 's3' ? 's3s-fs' : 'moto'
+
+  describe(`S3Store on ${label}`, () => {
+    attributesSuite(() => watched(makeS3(server())))
+    conditionalSuite(() => makeS3(server()), { conditionalGet: kind === 's3moto' })
+    multipartSuite({ store: () => watched(makeS3(server())), pending: (key) => pendingUploads(server(), key) })
+    prefixSuite((prefix) => watched(makeS3(server(), { prefix })), () => makeS3(server()))
+    signingSuite({ store: () => makeS3(server()), serverVerifies: kind === 's3', signatureParam: 'X-Amz-Signature' })
+  })
+}
+
+describe('S3Store on s3s-fs: credentials and errors', () => {
+  const server = () => servers().s3!
+
+  it('a wrong secret gives UNAUTHENTICATED or PERMISSION_DENIED, without the secret', async () => {
+    const wrong = 'definitely-not-the-secret-key-123'
+    secrets.secret(wrong)
+    const store = watched(makeS3(server(), { secretAccessKey: wrong }))
+    await rejectsWith(store.put('x.txt', 'x'), ['UNAUTHENTICATED', 'PERMISSION_DENIED'])
+    await rejectsWith(store.get('x.txt'), ['UNAUTHENTICATED', 'PERMISSION_DENIED'])
+  })
+
+  it('a missing bucket gives a clear error naming the bucket (moto)', async () => {
+    const store = makeS3(servers().s3moto!, { bucket: 'no-such-bucket-here' })
+    const err = await rejectsWith(store.put('x.txt', 'x'), ['NOT_FOUND', 'GENERIC'])
+    expect(err.message).toMatch(/no-such-bucket-here|NoSuchBucket/)
+  })
+
+  it('calls the credential provider once while its credential is fresh', async () => {
+    let calls = 0
+    const store = watched(new S3Store(s3Options(server(), {
+      accessKeyId: undefined, secretAccessKey: undefined,
+      credentialProvider: async () => {
+        calls += 1
+        return { accessKeyId: server().accessKeyId, secretAccessKey: server().secretAccessKey, expiresAt: new Date(Date.now() + 3600_000) }
+      },
+    })))
+    const base = uniquePrefix('cred')
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.put(`${base}/${i}`, `v${i}`)))
+    for (let i = 0; i < 10; i++) expect(await (await store.get(`${base}/${i}`)).text()).toBe(`v${i}`)
+    await store.signUrls('GET', [`${base}/0`, `${base}/1`])
+    expect(calls).toBe(1)
+  })
+
+  it('calls the credential provider again when the credential nears expiry', async () => {
+    let calls = 0
+    const store = new S3Store(s3Options(server(), {
+      accessKeyId: undefined, secretAccessKey: undefined,
+      credentialProvider: () => {
+        calls += 1
+        // Within the 5-minute refresh window: stale by the next request.
+        return { accessKeyId: server().accessKeyId, secretAccessKey: server().secretAccessKey, expiresAt: Date.now() + 60_000 }
+      },
+    }))
+    const key = `${uniquePrefix('cred-exp')}/k`
+    await store.put(key, 'a')
+    await store.head(key)
+    await store.head(key)
+    expect(calls).toBe(3)
+  })
+
+  it('a credential provider that throws gives UNAUTHENTICATED', async () => {
+    const store = new S3Store(s3Options(server(), {
+      accessKeyId: undefined, secretAccessKey: undefined,
+      credentialProvider: async () => { throw new Error('vault unreachable') },
+    }))
+    const err = await rejectsWith(store.put('x', 'x'), 'UNAUTHENTICATED')
+    expect(err.message).toMatch(/vault unreachable/)
+    const bad = new S3Store(s3Options(server(), {
+      accessKeyId: undefined, secretAccessKey: undefined,
+      credentialProvider: async () => ({ accessKeyId: 'only-the-id' }) as never,
+    }))
+    await rejectsWith(bad.put('x', 'x'), 'UNAUTHENTICATED')
+  })
+
+  it('a wrong credential from the provider is refused by the server', async () => {
+    const wrong = 'provider-wrong-secret-456'
+    secrets.secret(wrong)
+    const store = new S3Store(s3Options(server(), {
+      accessKeyId: undefined, secretAccessKey: undefined,
+      credentialProvider: async () => ({ accessKeyId: server().accessKeyId, secretAccessKey: wrong }),
+    }))
+    await rejectsWith(store.put('x', 'x'), ['UNAUTHENTICATED', 'PERMISSION_DENIED'])
+  })
+
+  it('reads AWS_* environment variables; explicit options win', async () => {
+    const saved = { ...process.env }
+    try {
+      process.env.AWS_ACCESS_KEY_ID = server().accessKeyId
+      process.env.AWS_SECRET_ACCESS_KEY = server().secretAccessKey
+      process.env.AWS_ENDPOINT = server().endpoint
+      process.env.AWS_ALLOW_HTTP = 'true'
+      process.env.AWS_REGION = server().region
+      process.env.AWS_SESSION_TOKEN = 'env-session-token-that-must-not-be-paired'
+      delete process.env.AWS_SESSION_TOKEN
+      const fromEnv = watched(new S3Store({ bucket: server().bucket }))
+      const key = `${uniquePrefix('env')}/e.txt`
+      await fromEnv.put(key, 'from env')
+      expect(await (await fromEnv.get(key)).text()).toBe('from env')
+
+      // A bad key in the environment does not matter when explicit keys are given,
+      // and an environment session token is not paired with them.
+      process.env.AWS_SECRET_ACCESS_KEY = 'env-secret-that-is-wrong'
+      process.env.AWS_SESSION_TOKEN = 'env-session-token-that-is-wrong'
+      secrets.secret('env-secret-that-is-wrong', 'env-session-token-that-is-wrong')
+      await rejectsWith(new S3Store({ bucket: server().bucket }).get(key), ['UNAUTHENTICATED', 'PERMISSION_DENIED'])
+      const explicit = makeS3(server())
+      expect(await (await explicit.get(key)).text()).toBe('from env')
+    } finally {
+      for (const k of Object.keys(process.env)) if (k.startsWith('AWS_') && !(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
+  })
+
+  it('fromUrl("s3://bucket/prefix") with object_store option names', async () => {
+    const prefix = uniquePrefix('url')
+    const store = fromUrl(`s3://${server().bucket}/${prefix}`, {
+      endpoint: server().endpoint, region: server().region, accessKeyId: server().accessKeyId,
+      aws_secret_access_key: server().secretAccessKey, allow_http: true,
+    })
+    secrets.store(store)
+    expect(inspect(store)).toMatch(/^S3Store\(s3:\/\/test-bucket\//)
+    await store.put('k.txt', 'via url')
+    expect(await (await makeS3(server()).get(`${prefix}/k.txt`)).text()).toBe('via url')
+    await rejectsWith(Promise.resolve().then(() => fromUrl(`s3://${server().bucket}`, { nonsense_option: 'x' })), 'INVALID_CONFIG')
+  })
+
+  it('client and retry options pass through; bad values are INVALID_CONFIG', async () => {
+    const store = makeS3(server(), {
+      client: { connectTimeout: 2000, readTimeout: 10_000, timeout: 60_000, userAgent: 'stowage-test/1', poolIdleTimeout: 5000 },
+      retry: { maxRetries: 2, retryTimeout: 5000, backoff: { initialDelay: 10, maxDelay: 100, base: 2 } },
+    })
+    await store.put(`${uniquePrefix('client')}/c.txt`, 'c')
+    expect(() => makeS3(server(), { client: { timeout: -1 } })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+    expect(() => makeS3(server(), { client: { userAgent: 'bad\nagent' } })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+    expect(() => makeS3(server(), { retry: { backoff: { base: 0.5 } } })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+    expect(() => makeS3(server(), { prefix: 'a//b' })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+    expect(() => new S3Store({ region: 'x' })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+    // An unreachable endpoint fails fast with few retries instead of hanging.
+    const dead = makeS3(server(), { endpoint: 'http://127.0.0.1:9', retry: { maxRetries: 0 }, client: { connectTimeout: 500 } })
+    await rejectsWith(dead.head('x'), 'GENERIC')
+  })
+
+  it('allowHttp: false refuses an http endpoint', async () => {
+    const store = makeS3(server(), { allowHttp: false })
+    await rejectsWith(store.head('x'), ['INVALID_CONFIG', 'GENERIC'])
+  })
+
+  it('a store never shows a secret: inspect, String, JSON', () => {
+    const token = 'session-token-abcdefgh'
+    secrets.secret(token)
+    const store = watched(makeS3(server(), { sessionToken: token, prefix: 'p' }))
+    expect(inspect(store)).toBe(`S3Store(bucket="test-bucket", region="us-east-1", endpoint="${server().endpoint}", prefix="p")`)
+  })
+})
+
+describe('S3 secrets', () => {
+  it('no error message, console line or inspect() of a store in this suite shows a key', () => {
+    expect(secrets.seen.length).toBeGreaterThan(10)
+    expect(secrets.leaks()).toEqual([])
+  })
+})
