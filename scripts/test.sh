@@ -8,7 +8,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "npm packages"
 if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 
 step "Rust: format, lint, unit tests"
