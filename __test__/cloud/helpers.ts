@@ -24,6 +24,17 @@ export interface Servers {
 
 type Kind = 's3' | 's3moto' | 'gcs' | 'azure' | 'webdav'
 
+/** The servers module (plain JavaScript), typed for what these suites use. */
+export interface ServersModule {
+  startServers(opts: { only: Kind[] }): Promise<unknown>
+  stopServers(): Promise<void>
+  azureRequest(endpoint: string, method: string, subpath: string, init?: { headers?: Record<string, string>; body?: string }): Promise<Response>
+}
+export async function serversModule(): Promise<ServersModule> {
+  // @ts-ignore -- a .mjs module without type declarations
+  return (await import('../servers/index.mjs')) as ServersModule
+}
+
 declare module 'vitest' {
   interface ProvidedContext { servers: Servers | null }
 }
@@ -43,13 +54,13 @@ export function useServers(kinds: Kind[]): () => Servers {
       servers = provided
       return
     }
-    const { startServers } = await import('../servers/index.mjs')
+    const { startServers } = await serversModule()
     servers = (await startServers({ only: kinds })) as Servers
     started = true
   }, 120_000)
   afterAll(async () => {
     if (!started) return
-    const { stopServers } = await import('../servers/index.mjs')
+    const { stopServers } = await serversModule()
     await stopServers()
   })
   return () => {

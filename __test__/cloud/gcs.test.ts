@@ -1,0 +1,157 @@
+/**
+ * GCSStore against fake-gcs-server (behind the repo's XML-API shim). The
+ * emulator accepts any signature, so signed URLs are also verified here
+ * against the test service account's public key (V4, GOOG4-RSA-SHA256).
+ */
+import { createHash, createPublicKey, verify } from 'node:crypto'
+import { inspect } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GCSStore, fromUrl } from '../../src/index.js'
+import { gcsOptions, makeGCS, rejectsWith, secrets, uniquePrefix, useServers } from './helpers.js'
+import { attributesSuite, conditionalSuite, multipartSuite, prefixSuite, signingSuite } from './shared.js'
+
+const servers = useServers(['gcs'])
+const server = () => servers().gcs!
+let restoreOutput: () => void = () => {}
+beforeAll(() => {
+  restoreOutput = secrets.captureOutput()
+  const key = JSON.parse(server().serviceAccountKey) as { private_key: string }
+  // The key's body lines are what must never show.
+  for (const line of key.private_key.split('\n')) if (line.length > 40) secrets.secret(line)
+})
+afterAll(() => restoreOutput())
+
+async function pendingUploads(key: string): Promise<number> {
+  const res = await fetch(server().shimUploadsUrl)
+  const { uploads } = (await res.json()) as { uploads: Array<{ key: string }> }
+  return uploads.filter((u) => u.key === key).length
+}
+
+/** RFC 3986 encoding, as V4 canonical requests use. */
+const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
+/** Check a V4 signed URL against the service account's public key. */
+export function verifyGcsSignedUrl(url: string, method: string, privateKeyPem: string): boolean {
+  const u = new URL(url)
+  const params = [...u.searchParams.entries()].filter(([k]) => k !== 'X-Goog-Signature')
+  const signature = u.searchParams.get('X-Goog-Signature')
+  if (!signature || u.searchParams.get('X-Goog-Algorithm') !== 'GOOG4-RSA-SHA256') return false
+  const query = params
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&')
+  const signedHeaders = u.searchParams.get('X-Goog-SignedHeaders') ?? 'host'
+  // object_store always signs `host: storage.googleapis.com` (the real service's host),
+  // whatever base URL the store talks to.
+  const canonical = [method, u.pathname, query, 'host:storage.googleapis.com\n', signedHeaders, 'UNSIGNED-PAYLOAD'].join('\n')
+  const date = u.searchParams.get('X-Goog-Date')!
+  const scope = u.searchParams.get('X-Goog-Credential')!.split('/').slice(1).join('/')
+  const stringToSign = ['GOOG4-RSA-SHA256', date, scope, createHash('sha256').update(canonical).digest('hex')].join('\n')
+  const publicKey = createPublicKey(privateKeyPem)
+  return verify('sha256', Buffer.from(stringToSign), publicKey, Buffer.from(signature, 'hex'))
+}
+
+const privateKey = () => (JSON.parse(server().serviceAccountKey) as { private_key: string }).private_key
+const watched = (store: GCSStore) => { secrets.store(store); return store }
+
+describe('GCSStore on fake-gcs-server', () => {
+  attributesSuite(() => watched(makeGCS(server())))
+  conditionalSuite(() => makeGCS(server()), { conditionalGet: true, updateNeedsVersion: true })
+  multipartSuite({ store: () => watched(makeGCS(server())), pending: pendingUploads })
+  prefixSuite((prefix) => watched(makeGCS(server(), { prefix })), () => makeGCS(server()))
+  signingSuite({
+    store: () => makeGCS(server()),
+    serverVerifies: false,
+    verifyOffline: (url, method) => verifyGcsSignedUrl(url, method, privateKey()),
+    signatureParam: 'X-Goog-Signature',
+  })
+
+  it('signs with the service account from a file as well', async () => {
+    const store = watched(new GCSStore({ bucket: server().bucket, serviceAccountPath: server().serviceAccountPath }))
+    const key = `${uniquePrefix('sa-file')}/f.txt`
+    await store.put(key, 'file account')
+    const url = await store.signUrl('GET', key)
+    expect(verifyGcsSignedUrl(url, 'GET', privateKey())).toBe(true)
+    expect(await (await fetch(url)).text()).toBe('file account')
+  })
+
+  it('both serviceAccountPath and serviceAccountKey is INVALID_CONFIG', () => {
+    expect(() => new GCSStore({ ...gcsOptions(server()), serviceAccountPath: server().serviceAccountPath }))
+      .toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+  })
+
+  it('a service account that is not JSON is INVALID_CONFIG and not echoed', () => {
+    const junk = 'not-json-but-a-secret-looking-string'
+    secrets.secret(junk)
+    try {
+      new GCSStore({ bucket: 'b', serviceAccountKey: junk })
+      expect.unreachable()
+    } catch (err) {
+      secrets.error(err)
+      expect((err as { code: string }).code).toBe('INVALID_CONFIG')
+    }
+  })
+
+  it('a credential provider supplies the bearer token, cached until near expiry', async () => {
+    let calls = 0
+    const store = watched(new GCSStore({
+      bucket: server().bucket,
+      baseUrl: server().baseUrl,
+      credentialProvider: async () => {
+        calls += 1
+        return { token: 'provider-bearer-token-xyz', expiresAt: Date.now() + 3600_000 }
+      },
+    }))
+    secrets.secret('provider-bearer-token-xyz')
+    const key = `${uniquePrefix('gcs-cred')}/c.txt`
+    await store.put(key, 'c')
+    await store.head(key)
+    expect(await (await store.get(key)).text()).toBe('c')
+    expect(calls).toBe(1)
+    await rejectsWith(new GCSStore({
+      bucket: server().bucket, baseUrl: server().baseUrl,
+      credentialProvider: async () => ({ notAToken: true }) as never,
+    }).head(key), 'UNAUTHENTICATED')
+  })
+
+  it('a missing bucket gives an error naming the bucket', async () => {
+    // fake-gcs-server answers 500 here (real GCS: 404 NoSuchBucket), hence GENERIC.
+    const store = makeGCS(server(), { bucket: 'no-such-gcs-bucket', retry: { maxRetries: 0 } })
+    const err = await rejectsWith(store.put('x.txt', 'x'), ['NOT_FOUND', 'GENERIC'])
+    expect(decodeURIComponent(err.message)).toMatch(/no-such-gcs-bucket/)
+  })
+
+  it('reads GOOGLE_* environment variables; explicit options win', async () => {
+    const saved = { ...process.env }
+    try {
+      process.env.GOOGLE_SERVICE_ACCOUNT_KEY = server().serviceAccountKey
+      process.env.GOOGLE_BUCKET = server().bucket
+      const store = new GCSStore()
+      const key = `${uniquePrefix('gcs-env')}/e.txt`
+      await store.put(key, 'env')
+      expect(await (await makeGCS(server()).get(key)).text()).toBe('env')
+      // An explicit bucket wins over GOOGLE_BUCKET; an explicit path does not clash with the env key.
+      process.env.GOOGLE_BUCKET = 'some-other-bucket'
+      const explicit = new GCSStore({ bucket: server().bucket, serviceAccountPath: server().serviceAccountPath })
+      expect(await (await explicit.get(key)).text()).toBe('env')
+    } finally {
+      for (const k of Object.keys(process.env)) if (k.startsWith('GOOGLE_') && !(k in saved)) delete process.env[k]
+      Object.assign(process.env, saved)
+    }
+  })
+
+  it('fromUrl("gs://bucket/prefix")', async () => {
+    const prefix = uniquePrefix('gs-url')
+    const store = fromUrl(`gs://${server().bucket}/${prefix}`, { serviceAccountKey: server().serviceAccountKey })
+    secrets.store(store)
+    expect(inspect(store)).toMatch(/^GCSStore\(gs:\/\/test-bucket\//)
+    await store.put('u.txt', 'via gs url')
+    expect(await (await makeGCS(server()).get(`${prefix}/u.txt`)).text()).toBe('via gs url')
+  })
+
+  it('no error message, console line or inspect() of a store in this suite shows a key', () => {
+    expect(secrets.seen.length).toBeGreaterThan(5)
+    expect(secrets.leaks()).toEqual([])
+  })
+})
