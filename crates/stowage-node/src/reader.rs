@@ -107,14 +107,33 @@ impl ByteSource {
 
 async fn read_file_at(file: Arc<File>, offset: u64, len: usize) -> StorageResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || {
-        use std::os::unix::fs::FileExt;
         let mut buf = vec![0u8; len];
-        file.read_exact_at(&mut buf, offset)?;
+        read_exact_at(&file, &mut buf, offset)?;
         Ok::<_, std::io::Error>(buf)
     })
     .await
     .map_err(|err| StorageFailure::generic(err.to_string()))?
     .map_err(|err| StorageFailure::generic(format!("reading local file: {err}")))
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match file.seek_read(buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A download in progress; JavaScript pulls it chunk by chunk.
