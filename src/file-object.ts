@@ -300,7 +300,7 @@ export class FileObject {
     return (await this.store.get(this.key)).bytes()
   }
 
-  /** A Node `Readable` of the stored content (optionally the byte range `[start, end)`). */
+  /** A Node `Readable` of the stored content, optionally from `start` to `end` inclusive (as `fs.createReadStream`). */
   stream(opts?: { start?: number; end?: number; signal?: AbortSignal }): Readable {
     return this.store.createReadStream(this.key, opts)
   }

@@ -5,13 +5,14 @@ use std::ops::Range;
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use object_store::{GetOptions, GetRange, ObjectStoreExt};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, GetResult, ObjectStoreExt};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::meta::{NativeAttributes, NativeObjectMeta};
 use crate::reader::{ByteSource, NativeReader};
-use crate::store::NativeStore;
+use crate::store::{NativeStore, StoreInner};
 
 /// Options of `get`, flattened by the TypeScript layer.
 #[napi(object)]
@@ -74,6 +75,32 @@ pub fn get_options(options: Option<NativeGetOptions>) -> StorageResult<GetOption
     }
 }
 
+/// Azure cannot serve a suffix range: ask for the size, then for a bounded range
+/// pinned to that version's etag, so a concurrent overwrite fails instead of mixing.
+async fn get_with_suffix_fallback(
+    inner: &StoreInner,
+    path: &Path,
+    options: GetOptions,
+) -> StorageResult<GetResult> {
+    let suffix = match options.range {
+        Some(GetRange::Suffix(n)) => n,
+        _ => return Ok(inner.store.get_opts(path, options).await?),
+    };
+    match inner.store.get_opts(path, options.clone()).await {
+        Err(object_store::Error::NotSupported { .. }) => {
+            let meta = inner.store.head(path).await?;
+            let start = meta.size.saturating_sub(suffix);
+            let bounded = GetOptions {
+                range: (start < meta.size).then_some(GetRange::Bounded(start..meta.size)),
+                if_match: options.if_match.clone().or(meta.e_tag),
+                ..options
+            };
+            Ok(inner.store.get_opts(path, bounded).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
 /// The answer to `get`: metadata now, bytes on demand.
 #[napi]
 pub struct NativeGetResult {
@@ -123,7 +150,7 @@ impl NativeStore {
         guarded(async move {
             let path = inner.key(&path)?;
             let options = get_options(options)?;
-            let result = inner.store.get_opts(&path, options).await?;
+            let result = get_with_suffix_fallback(&inner, &path, options).await?;
             let range = result.range.clone();
             Ok(NativeGetResult {
                 meta: Some(result.meta.into()),

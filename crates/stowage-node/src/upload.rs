@@ -35,6 +35,8 @@ pub struct Upload {
     multipart: Option<Box<dyn MultipartUpload>>,
     in_flight: FuturesUnordered<BoxFuture<'static, object_store::Result<usize>>>,
     confirmed: u64,
+    /// Set when the store cannot do multipart (HTTP/WebDAV): the object goes up in one request.
+    single_request: bool,
     phase: Phase,
 }
 
@@ -49,6 +51,7 @@ impl Upload {
             multipart: None,
             in_flight: FuturesUnordered::new(),
             confirmed: 0,
+            single_request: false,
             phase: Phase::Open,
         }
     }
@@ -142,9 +145,10 @@ impl Upload {
 
     async fn send_full_parts(&mut self) -> StorageResult<()> {
         let chunk_size = self.settings.chunk_size;
-        while self.pending_len >= chunk_size {
-            if self.multipart.is_none() {
-                self.start_multipart().await?;
+        while !self.single_request && self.pending_len >= chunk_size {
+            if self.multipart.is_none() && !self.start_multipart().await? {
+                self.single_request = true;
+                break;
             }
             let part = self.take_part(chunk_size);
             self.send_part(part)?;
@@ -160,7 +164,8 @@ impl Upload {
         Ok(())
     }
 
-    async fn start_multipart(&mut self) -> StorageResult<()> {
+    /// Start the multipart upload; `false` if the store has no multipart support.
+    async fn start_multipart(&mut self) -> StorageResult<bool> {
         if !matches!(self.settings.mode, PutMode::Overwrite) {
             return Err(StorageFailure::not_supported(format!(
                 "a conditional put must fit in one request (at most chunkSize = {} bytes); \
@@ -172,13 +177,19 @@ impl Upload {
             attributes: self.settings.attributes.clone(),
             ..Default::default()
         };
-        let upload = self
+        match self
             .store
             .store
             .put_multipart_opts(&self.path, options)
-            .await?;
-        self.multipart = Some(upload);
-        Ok(())
+            .await
+        {
+            Ok(upload) => {
+                self.multipart = Some(upload);
+                Ok(true)
+            }
+            Err(object_store::Error::NotImplemented { .. }) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     fn send_part(&mut self, part: PutPayload) -> StorageResult<()> {
