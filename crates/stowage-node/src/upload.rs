@@ -93,7 +93,7 @@ impl Upload {
         let result = async {
             if self.pending_len > 0 {
                 let last = self.take_part(self.pending_len);
-                self.send_part(last)?;
+                self.send_part(last);
             }
             while let Some(done) = self.in_flight.next().await {
                 self.confirmed += done? as u64;
@@ -151,7 +151,7 @@ impl Upload {
                 break;
             }
             let part = self.take_part(chunk_size);
-            self.send_part(part)?;
+            self.send_part(part);
             while self.in_flight.len() >= self.settings.concurrency {
                 if let Some(done) = self.in_flight.next().await {
                     self.confirmed += done? as u64;
@@ -192,13 +192,12 @@ impl Upload {
         }
     }
 
-    fn send_part(&mut self, part: PutPayload) -> StorageResult<()> {
+    fn send_part(&mut self, part: PutPayload) {
         let size = part.content_length();
         let upload = self.multipart.as_mut().expect("multipart upload started");
         let fut = upload.put_part(part);
         self.in_flight
             .push(async move { fut.await.map(|_| size) }.boxed());
-        Ok(())
     }
 
     /// Take exactly `size` bytes off the front of the buffer, slicing without copying.
