@@ -11,10 +11,14 @@ if [ ! -d node_modules/.bin ] || [ package-lock.json -nt node_modules/.package-l
   npm install --no-audit --no-fund
 fi
 
+# `napi build` always names the target, so cargo keeps its artifacts under target/<host>/;
+# naming it here too lets the lint, the unit tests and the addon share one build of the deps.
+HOST_TARGET="$(rustc -vV | sed -n 's/^host: //p')"
+
 step "Rust: format, lint, unit tests"
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-cargo test
+cargo clippy --all-targets --target "$HOST_TARGET" -- -D warnings
+cargo test --target "$HOST_TARGET"
 
 step "native addon (debug build; cargo rebuilds only what changed)"
 node scripts/build-native.mjs
