@@ -1,0 +1,59 @@
+// Workload sizes. `npm run bench` uses DEFAULTS; `npm run bench -- --quick` uses QUICK.
+// Every size can be overridden on the command line, e.g. `--large-mib 64 --runs 7`.
+const MiB = 1024 * 1024
+const KiB = 1024
+
+export const DEFAULTS = {
+  runs: 5, // measured runs per (library, workload); each in a fresh process, after a warm-up
+  largeBytes: 256 * MiB, // S3: one object up and down
+  smallCount: 5000, // S3 and memory: objects put then get
+  smallBytes: 16 * KiB,
+  smallConcurrency: 64,
+  rangeCount: 5000, // S3: range reads of the first rangeBytes of one object
+  rangeBytes: 16 * KiB,
+  rangeConcurrency: 256,
+  listCount: 10000, // S3: keys listed
+  presignCount: 100000, // GET URLs presigned
+  localSmallCount: 10000, // local disk: files put then get
+  localSmallBytes: 4 * KiB,
+  localConcurrency: 64,
+  localLargeBytes: 1024 * MiB, // local disk: one file put and get (streamed)
+  timeoutSec: 300, // per measured process
+}
+
+export const QUICK = {
+  ...DEFAULTS,
+  runs: 3,
+  largeBytes: 32 * MiB,
+  smallCount: 300,
+  rangeCount: 500,
+  listCount: 1000,
+  presignCount: 3000,
+  localSmallCount: 1000,
+  localLargeBytes: 64 * MiB,
+  timeoutSec: 120,
+}
+
+// command-line flag -> [config key, multiplier]
+export const FLAGS = {
+  '--runs': ['runs', 1],
+  '--large-mib': ['largeBytes', MiB],
+  '--small-count': ['smallCount', 1],
+  '--small-kib': ['smallBytes', KiB],
+  '--small-concurrency': ['smallConcurrency', 1],
+  '--range-count': ['rangeCount', 1],
+  '--range-kib': ['rangeBytes', KiB],
+  '--range-concurrency': ['rangeConcurrency', 1],
+  '--list-count': ['listCount', 1],
+  '--presign-count': ['presignCount', 1],
+  '--local-small-count': ['localSmallCount', 1],
+  '--local-small-kib': ['localSmallBytes', KiB],
+  '--local-concurrency': ['localConcurrency', 1],
+  '--local-large-mib': ['localLargeBytes', MiB],
+  '--timeout': ['timeoutSec', 1],
+}
+
+// Dependencies the bench needs that the package itself does not: installed on first run into
+// bench/.deps (gitignored). opendal is pinned to 0.49.2, the newest release whose
+// linux-x64-gnu binary needs no more than glibc 2.16 (0.49.3 and later need glibc 2.38).
+export const BENCH_DEPS = { opendal: '0.49.2' }

@@ -1,0 +1,179 @@
+// Turns the measurements into rows, the targets check, the Markdown table and the SVG chart.
+import fs from 'node:fs'
+
+const GiB = 2 ** 30
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
+
+export function aggregate(plan, samples, cfg, unavailable) {
+  const rows = []
+  for (const { w, libs } of plan) {
+    const group = []
+    for (const lib of libs) {
+      const base = { library: lib, workload: w.id, title: w.title(cfg), unit: w.unit }
+      if (unavailable[lib]) { group.push({ ...base, status: 'not run', note: unavailable[lib] }); continue }
+      const ms = samples.get(`${w.id}\t${lib}`) ?? []
+      const ok = ms.filter((m) => !m.error)
+      const errors = ms.filter((m) => m.error).map((m) => m.error)
+      if (!ok.length) { group.push({ ...base, status: 'failed', error: errors[0] ?? 'no result' }); continue }
+      const rate = ok.map((m) => (m.bytes ? m.bytes / 1e6 / m.seconds : m.ops / m.seconds))
+      const perUnit = ok.filter((m) => m.cpuSeconds != null).map((m) => (m.bytes ? m.cpuSeconds / (m.bytes / GiB) : m.cpuSeconds / (m.ops / 1000)))
+      const rss = ok.filter((m) => m.peakRssBytes != null).map((m) => m.peakRssBytes)
+      group.push({
+        ...base, status: errors.length ? 'partial' : 'ok', runs: ok.length, failures: errors.length, ...(errors.length ? { error: errors[0] } : {}),
+        median: median(rate), min: Math.min(...rate), max: Math.max(...rate),
+        cpuSeconds: perUnit.length ? median(perUnit) : null, cpuUnit: ok[0].bytes ? 's/GiB' : 's/1k ops',
+        peakRssBytes: rss.length ? median(rss) : null, samples: rate,
+        ...(w.id === 's3-large-put-mem' && lib !== 'limit' ? { eventLoop: ok.map((m) => m.eventLoopP99Ms) } : {}),
+      })
+    }
+    finishRatios(group, true)
+    rows.push(...group)
+    if (w.id === 's3-large-put-mem') {
+      const loop = group.filter((r) => r.eventLoop).map((r) => ({
+        library: r.library, workload: 'event-loop-p99', title: `event-loop delay p99 during ${w.title(cfg).replace(/^S3 put /, 'S3 put of ')}`,
+        unit: 'ms', status: r.status, runs: r.runs, median: median(r.eventLoop), min: Math.min(...r.eventLoop), max: Math.max(...r.eventLoop),
+        cpuSeconds: null, cpuUnit: null, peakRssBytes: null, samples: r.eventLoop,
+      }))
+      for (const r of group) delete r.eventLoop
+      finishRatios(loop, false)
+      rows.push(...loop)
+    }
+  }
+  return rows
+}
+
+/** ratio: this row's median ÷ stowage's; speedup: how many times better stowage is. */
+function finishRatios(group, higherIsBetter) {
+  const s = group.find((r) => r.library === 'stowage' && r.median != null)
+  for (const r of group) {
+    if (r.median == null || !s) continue
+    r.ratio = r.median / s.median
+    r.speedup = higherIsBetter ? s.median / r.median : r.median / s.median
+  }
+}
+
+const row = (rows, w, l) => rows.find((r) => r.workload === w && r.library === l && r.median != null)
+const x = (v) => `${v.toFixed(2)}×`
+
+export function checkTargets(rows) {
+  const out = []
+  const bestAws = (w) => ['aws-sdk', 'aws-sdk-tuned'].map((l) => row(rows, w, l)).filter(Boolean).sort((a, b) => b.median - a.median)[0]
+  for (const w of ['s3-large-put-mem', 's3-large-put-file', 's3-large-get-mem', 's3-large-get-file']) {
+    const s = row(rows, w, 'stowage'); const a = bestAws(w)
+    if (!s || !a) continue
+    const awsCpu = Math.min(...['aws-sdk', 'aws-sdk-tuned'].map((l) => row(rows, w, l)?.cpuSeconds).filter((c) => c != null))
+    const speed = s.median / a.median; const cpu = s.cpuSeconds / awsCpu
+    out.push({ target: `${w}: ≥ 2× the AWS SDK's throughput, ≤ 0.5× its CPU/GiB`, met: speed >= 2 && cpu <= 0.5,
+      detail: `${x(speed)} the best AWS SDK setup (${a.library}); ${x(cpu)} its lowest CPU/GiB` })
+  }
+  for (const w of ['s3-small-put', 's3-small-get', 's3-range']) {
+    const s = row(rows, w, 'stowage'); const a = bestAws(w)
+    if (!s || !a) continue
+    const speed = s.median / a.median
+    out.push({ target: `${w}: ≥ 3× the AWS SDK's ops/s`, met: speed >= 3, detail: `${x(speed)} ${a.library}` })
+  }
+  {
+    const s = row(rows, 'presign', 'stowage'); const a = row(rows, 'presign', 'aws-sdk'); const one = row(rows, 'presign', 'stowage-signurl')
+    if (s && a) out.push({ target: 'presign: ≥ 10× the AWS SDK\'s rate', met: s.median / a.median >= 10,
+      detail: `signUrls (batch) ${x(s.median / a.median)}${one ? `; signUrl one at a time ${x(one.median / a.median)}` : ''}` })
+  }
+  for (const w of ['local-small-put', 'local-small-get', 'local-large-put', 'local-large-get']) {
+    const s = row(rows, w, 'stowage'); const f = row(rows, w, 'node:fs')
+    if (!s || !f) continue
+    out.push({ target: `${w}: within 1.25× of node:fs`, met: s.median * 1.25 >= f.median, detail: `node:fs is ${x(f.median / s.median)} stowage` })
+  }
+  const behindDal = rows.filter((r) => r.library === 'opendal' && r.speedup != null && r.speedup < 1)
+  const dalRows = rows.filter((r) => r.library === 'opendal' && r.speedup != null)
+  if (dalRows.length) {
+    out.push({ target: 'ahead of OpenDAL\'s Node binding on every row', met: behindDal.length === 0,
+      detail: behindDal.length ? `behind on ${behindDal.map((r) => `${r.workload} (${x(r.speedup)})`).join(', ')}` : `ahead on all ${dalRows.length} rows` })
+  }
+  const loop = row(rows, 'event-loop-p99', 'stowage')
+  if (loop) out.push({ target: 'event-loop p99 < 10 ms during a large upload', met: loop.median < 10, detail: `${loop.median.toFixed(2)} ms` })
+  return out
+}
+
+const fmtRate = (v, unit) => (unit === 'ms' ? `${v.toFixed(2)} ms` : unit === 'MB/s' ? `${v.toFixed(0)} MB/s` : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${unit}`)
+const fmtNum = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2))
+const mib = (b) => (b == null ? '' : `${Math.round(b / 2 ** 20)} MiB`)
+
+export function markdown(rows, meta, targets, svgName) {
+  const load = (l) => l.map((v) => v.toFixed(2)).join(' / ')
+  const lines = []
+  lines.push(`Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${meta.quick ? ' -- --quick' : ''}\` on ${meta.cpus}, ` +
+    `${(meta.memoryBytes / GiB).toFixed(0)} GiB RAM, Node ${meta.node}; stowage ${meta.version} (${meta.commit}), addon: ${meta.native.profile} build ` +
+    `\`${meta.native.source}\` (sha256 ${meta.native.sha}); ${meta.server}. Load average (1/5/15 min) ${load(meta.loadBefore)} before, ${load(meta.loadAfter)} after — ` +
+    `the machine's 2 cores are shared, and client and server share them. Median of ${meta.cfg.runs} runs, each in a fresh process after a warm-up, ` +
+    `libraries interleaved; ${Math.round(meta.elapsedSeconds)} s in all. MB/s = 10⁶ bytes/s. CPU = the process's user + system seconds (every thread) per GiB ` +
+    `or per 1 000 operations. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better). ` +
+    `\`limit\` = curl making the same requests (the server's ceiling; CPU and RSS are curl's). OpenDAL = \`opendal\` ${meta.opendal?.ok ? meta.opendal.version : 'not run'} ` +
+    `(the newest release whose Linux binary loads on glibc 2.36).`)
+  lines.push('')
+  lines.push('| Workload | Library | Median | Min – max | CPU | Peak RSS | vs stowage |')
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |')
+  let last = null
+  for (const r of rows) {
+    const title = r.workload === last ? '' : r.title
+    last = r.workload
+    if (r.median == null) { lines.push(`| ${title} | ${r.library} | ${r.status}${r.error ? `: ${r.error.replace(/\|/g, '/').slice(0, 120)}` : r.note ? ` (${r.note.slice(0, 80)})` : ''} | | | | |`); continue }
+    const cpu = r.cpuSeconds == null ? '' : `${fmtNum(r.cpuSeconds)} ${r.cpuUnit}`
+    const note = r.status === 'partial' ? ` (${r.failures} of ${r.runs + r.failures} runs failed)` : ''
+    lines.push(`| ${title} | ${r.library === 'stowage' ? '**stowage**' : r.library}${note} | ${fmtRate(r.median, r.unit)} | ${fmtNum(r.min)} – ${fmtNum(r.max)} | ${cpu} | ${mib(r.peakRssBytes)} | ${r.ratio == null ? '' : `${r.ratio.toFixed(2)}`} |`)
+  }
+  lines.push('')
+  lines.push('Targets (checked by the bench itself, from the rows above):')
+  lines.push('')
+  for (const t of targets) lines.push(`- ${t.met ? 'met' : '**missed**'} — ${t.target}: ${t.detail}`)
+  lines.push('')
+  lines.push(`![stowage's speed-up over each peer](bench/results/${svgName})`)
+  return lines.join('\n')
+}
+
+export function svg(rows, meta) {
+  const bars = rows.filter((r) => r.library !== 'stowage' && r.speedup != null)
+  const W = 960; const left = 400; const right = 60; const rowH = 18; const top = 56
+  const lo = Math.log10(0.05); const hi = Math.log10(50)
+  const X = (v) => left + ((Math.log10(Math.min(Math.max(v, 0.05), 50)) - lo) / (hi - lo)) * (W - left - right)
+  const H = top + bars.length * rowH + 40
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="12" y="20" font-size="15" font-weight="bold">stowage's speed-up over each peer (log scale; right of 1× = stowage is faster)</text>`,
+    `<text x="12" y="38" fill="#555">${esc(`${meta.quick ? 'quick run, ' : ''}${meta.cfg.runs} runs, median; ${meta.native.profile} build ${meta.native.sha}; ${meta.cpus}; ${meta.date.slice(0, 10)}. limit = curl, the server's ceiling.`)}</text>`]
+  for (const t of [0.1, 0.5, 1, 2, 3, 10]) {
+    out.push(`<line x1="${X(t)}" y1="${top - 6}" x2="${X(t)}" y2="${top + bars.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`)
+    out.push(`<text x="${X(t)}" y="${top + bars.length * rowH + 16}" text-anchor="middle" fill="#333">${t}×</text>`)
+  }
+  let last = null
+  bars.forEach((r, i) => {
+    const y = top + i * rowH
+    if (r.workload !== last && i) out.push(`<line x1="8" y1="${y}" x2="${W - 8}" y2="${y}" stroke="#eee"/>`)
+    last = r.workload
+    const x0 = X(1); const x1 = X(r.speedup)
+    const colour = r.library === 'limit' ? '#9e9e9e' : r.speedup >= 1 ? '#2e7d32' : '#c62828'
+    out.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end">${esc(`${r.title} — ${r.library}`)}</text>`)
+    out.push(`<rect x="${Math.min(x0, x1)}" y="${y + 3}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 6}" fill="${colour}"/>`)
+    out.push(`<text x="${Math.max(x0, x1) + 4}" y="${y + 13}" fill="#333">${r.speedup.toFixed(2)}×</text>`)
+  })
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}
+
+/** Replaces README.md's text between the bench markers (adding them under ## Performance if absent). */
+export function writeReadme(file, md) {
+  const START = '<!-- bench:start -->'; const END = '<!-- bench:end -->'
+  let text = fs.readFileSync(file, 'utf8')
+  const block = `${START}\n${md}\n${END}`
+  const a = text.indexOf(START); const b = text.indexOf(END)
+  if (a >= 0 && b > a) text = text.slice(0, a) + block + text.slice(b + END.length)
+  else {
+    const h = text.indexOf('\n## Performance')
+    if (h < 0) text = `${text.trimEnd()}\n\n## Performance\n\n${block}\n`
+    else {
+      const next = text.indexOf('\n## ', h + 1)
+      const at = next < 0 ? text.length : next
+      text = `${text.slice(0, at).trimEnd()}\n\n${block}\n${next < 0 ? '' : `\n${text.slice(at + 1)}`}`
+    }
+  }
+  fs.writeFileSync(file, text)
+}

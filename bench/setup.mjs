@@ -1,0 +1,64 @@
+// The bench's own setup: its pinned extra dependencies (bench/.deps) and the native binary it measures.
+import { execFileSync, spawnSync } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { BENCH_DEPS } from './config.mjs'
+
+/** Installs BENCH_DEPS into bench/.deps when missing or at another version; returns which load. */
+export function ensureDeps(benchDir, log) {
+  const deps = path.join(benchDir, '.deps')
+  const available = {}
+  for (const [name, version] of Object.entries(BENCH_DEPS)) {
+    const pkg = path.join(deps, 'node_modules', name, 'package.json')
+    let have = null
+    try { have = JSON.parse(fs.readFileSync(pkg, 'utf8')).version } catch {}
+    if (have !== version) {
+      log(`installing ${name}@${version} into bench/.deps (first run)`)
+      fs.mkdirSync(deps, { recursive: true })
+      const r = spawnSync('npm', ['install', '--prefix', deps, '--no-audit', '--no-fund', '--save-exact', `${name}@${version}`],
+        { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+      if (r.status !== 0) log(`  npm install failed: ${r.stderr.trim().split('\n').slice(-2).join(' ')}`)
+    }
+    try {
+      // load it in a child: a binary that does not load must not take the runner down
+      const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(name)})`],
+        { cwd: deps, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+      if (probe.status !== 0) throw new Error(probe.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? 'does not load')
+      available[name] = { ok: true, version: createRequire(path.join(deps, 'package.json'))(`${name}/package.json`).version }
+    } catch (e) {
+      available[name] = { ok: false, reason: e.message }
+      log(`  ${name} unavailable: ${e.message}; its rows are marked not run`)
+    }
+  }
+  return available
+}
+
+/**
+ * Snapshots the native binary (so that a rebuild during the run cannot change what is
+ * measured) and tells whether it is a release or a debug build.
+ */
+export function snapshotNative(root, tmp, explicit) {
+  let src = explicit
+  if (!src) {
+    const dir = path.join(root, 'native')
+    const found = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.node')) : []
+    if (!found.length) throw new Error('no native/*.node: run `npm run build` (and `npm run build:native:release` for real numbers)')
+    src = path.join(dir, found[0])
+  }
+  src = path.resolve(src)
+  const bytes = fs.readFileSync(src)
+  const sha = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12)
+  const dest = path.join(tmp, `stowage-${sha}.node`)
+  if (!fs.existsSync(dest)) fs.writeFileSync(dest, bytes)
+  let profile
+  try {
+    const sections = execFileSync('readelf', ['-S', '-W', dest], { encoding: 'utf8', maxBuffer: 1 << 24 })
+    profile = /\.debug_info/.test(sections) ? 'debug' : 'release'
+  } catch {
+    profile = bytes.length > 50 * 1024 * 1024 ? 'debug' : 'release' // debug builds are ~150 MB, release ~10 MB
+  }
+  const mtime = fs.statSync(src).mtime
+  return { source: src, path: dest, sha, profile, sizeBytes: bytes.length, mtime: mtime.toISOString() }
+}

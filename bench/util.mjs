@@ -1,0 +1,51 @@
+// Small helpers shared by the workloads and the adapters.
+import { Readable } from 'node:stream'
+
+/** Runs fn(i) for i in [0, n) with at most `concurrency` in flight. */
+export async function pool(n, concurrency, fn) {
+  let next = 0
+  const worker = async () => {
+    while (next < n) {
+      const i = next++
+      await fn(i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, worker))
+}
+
+/** Consumes a Node Readable, a web ReadableStream or an async iterable; returns the byte count. */
+export async function drain(stream) {
+  let n = 0
+  for await (const chunk of stream) n += chunk.length
+  return n
+}
+
+/** A Readable of `total` bytes made of one reused 1 MiB chunk (no allocation per chunk). */
+export function generated(total, chunkSize = 1024 * 1024) {
+  const chunk = Buffer.alloc(chunkSize, 0x61)
+  let left = total
+  return new Readable({
+    highWaterMark: chunkSize,
+    read() {
+      if (left <= 0) return this.push(null)
+      const n = Math.min(left, chunkSize)
+      left -= n
+      this.push(n === chunkSize ? chunk : chunk.subarray(0, n))
+    },
+  })
+}
+
+/** Deterministic pseudo-random bytes (fast, not crypto). */
+export function randomBytes(size, seed = 1) {
+  const buf = Buffer.allocUnsafe(size)
+  let x = seed >>> 0 || 1
+  let i = 0
+  for (; i + 4 <= size; i += 4) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5
+    buf.writeUInt32LE(x >>> 0, i)
+  }
+  for (; i < size; i++) buf[i] = i & 0xff
+  return buf
+}
+
+export const key = (prefix, i) => `${prefix}/${String(i).padStart(6, '0')}`

@@ -1,0 +1,37 @@
+// One measurement in a fresh process: node bench/worker.mjs '<json job>'.
+// Prepares (unmeasured), warms up, then measures wall time, process CPU (user + system, every
+// thread: Rust's too) and the process's peak RSS; prints one line `BENCH_RESULT <json>`.
+import { performance } from 'node:perf_hooks'
+import { byId } from './workloads/index.mjs'
+
+const job = JSON.parse(process.argv[2])
+const wl = byId(job.workload)
+const ctx = { cfg: job.cfg, target: job.target, paths: job.paths, libName: job.lib }
+
+try {
+  let measured
+  if (job.lib === 'limit') {
+    await wl.limit(ctx) // warm-up: same requests once (also warms the server)
+    const t0 = performance.now()
+    const r = await wl.limit(ctx)
+    measured = { seconds: (performance.now() - t0) / 1e3, ...r }
+  } else {
+    const mod = await import(`./libs/${job.lib === 'node:fs' ? 'fs' : job.lib}.mjs`)
+    const concurrency = wl.concurrency?.(job.cfg) ?? 64
+    ctx.lib = await mod.open(job.target, { concurrency })
+    await wl.prepare?.(ctx)
+    await wl.warmup?.(ctx)
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    const r = await wl.run(ctx)
+    const seconds = (performance.now() - t0) / 1e3
+    const cpu = process.cpuUsage(c0)
+    await ctx.lib.close?.()
+    measured = { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...r }
+  }
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify(measured)}\n`)
+  process.exit(0)
+} catch (err) {
+  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ error: String(err?.stack ?? err).split('\n').slice(0, 3).join(' | ') })}\n`)
+  process.exit(1)
+}

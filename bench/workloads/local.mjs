@@ -1,0 +1,60 @@
+// Local disk: many small files, and one large file streamed in and out.
+import fs from 'node:fs'
+import path from 'node:path'
+import { generated, key, pool, randomBytes } from '../util.mjs'
+
+const LIBS = ['stowage', 'node:fs', 'flydrive', 'opendal']
+const clean = (ctx) => fs.rmSync(path.join(ctx.target.dir, 'put', ctx.libName), { recursive: true, force: true })
+const MiB = 1024 * 1024
+
+export default [
+  {
+    id: 'local-small-put',
+    title: (cfg) => `local put ${cfg.localSmallCount} × ${cfg.localSmallBytes / 1024} KiB, c${cfg.localConcurrency}`,
+    target: 'local', unit: 'ops/s', libs: LIBS,
+    async prepare(ctx) { clean(ctx); ctx.buf = randomBytes(ctx.cfg.localSmallBytes, 5) },
+    warmup: (ctx) => pool(64, ctx.cfg.localConcurrency, (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small-warm`, i), ctx.buf)),
+    async run(ctx) {
+      await pool(ctx.cfg.localSmallCount, ctx.cfg.localConcurrency, (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small`, i), ctx.buf))
+      return { ops: ctx.cfg.localSmallCount }
+    },
+  },
+  {
+    id: 'local-small-get',
+    title: (cfg) => `local get ${cfg.localSmallCount} × ${cfg.localSmallBytes / 1024} KiB, c${cfg.localConcurrency}`,
+    target: 'local', unit: 'ops/s', libs: LIBS,
+    warmup: (ctx) => pool(64, ctx.cfg.localConcurrency, (i) => ctx.lib.getBytes(key('fixtures/small', i))),
+    async run(ctx) {
+      const want = ctx.cfg.localSmallBytes
+      await pool(ctx.cfg.localSmallCount, ctx.cfg.localConcurrency, async (i) => {
+        const n = await ctx.lib.getBytes(key('fixtures/small', i))
+        if (n !== want) throw new Error(`got ${n} bytes, expected ${want}`)
+      })
+      return { ops: ctx.cfg.localSmallCount }
+    },
+  },
+  {
+    id: 'local-large-put',
+    title: (cfg) => `local put ${cfg.localLargeBytes / MiB} MiB (stream)`,
+    target: 'local', unit: 'MB/s', libs: LIBS,
+    async prepare(ctx) { clean(ctx) },
+    warmup: (ctx) => ctx.lib.putStream(`put/${ctx.libName}/large-warm`, generated(MiB)),
+    async run(ctx) {
+      await ctx.lib.putStream(`put/${ctx.libName}/large`, generated(ctx.cfg.localLargeBytes))
+      const n = fs.statSync(path.join(ctx.target.dir, 'put', ctx.libName, 'large')).size
+      if (n !== ctx.cfg.localLargeBytes) throw new Error(`wrote ${n} bytes, expected ${ctx.cfg.localLargeBytes}`)
+      return { bytes: n }
+    },
+  },
+  {
+    id: 'local-large-get',
+    title: (cfg) => `local get ${cfg.localLargeBytes / MiB} MiB (stream)`,
+    target: 'local', unit: 'MB/s', libs: LIBS,
+    warmup: (ctx) => ctx.lib.getDrain(key('fixtures/small', 0)),
+    async run(ctx) {
+      const n = await ctx.lib.getDrain('fixtures/large')
+      if (n !== ctx.cfg.localLargeBytes) throw new Error(`read ${n} bytes, expected ${ctx.cfg.localLargeBytes}`)
+      return { bytes: n }
+    },
+  },
+]

@@ -1,0 +1,32 @@
+// In memory: stowage's MemoryStore against a Map (the floor) and OpenDAL's memory service.
+import { key, pool, randomBytes } from '../util.mjs'
+
+const LIBS = ['stowage', 'map', 'opendal']
+
+export default [
+  {
+    id: 'memory-small-put',
+    title: (cfg) => `memory put ${cfg.smallCount} × ${cfg.smallBytes / 1024} KiB, c${cfg.smallConcurrency}`,
+    target: 'memory', unit: 'ops/s', libs: LIBS,
+    async prepare(ctx) { ctx.buf = randomBytes(ctx.cfg.smallBytes, 9) },
+    warmup: (ctx) => pool(64, ctx.cfg.smallConcurrency, (i) => ctx.lib.putBytes(key('warm', i), ctx.buf)),
+    async run(ctx) {
+      await pool(ctx.cfg.smallCount, ctx.cfg.smallConcurrency, (i) => ctx.lib.putBytes(key('small', i), ctx.buf))
+      return { ops: ctx.cfg.smallCount }
+    },
+  },
+  {
+    id: 'memory-small-get',
+    title: (cfg) => `memory get ${cfg.smallCount} × ${cfg.smallBytes / 1024} KiB, c${cfg.smallConcurrency}`,
+    target: 'memory', unit: 'ops/s', libs: LIBS,
+    async prepare(ctx) {
+      const buf = randomBytes(ctx.cfg.smallBytes, 9)
+      await pool(ctx.cfg.smallCount, ctx.cfg.smallConcurrency, (i) => ctx.lib.putBytes(key('small', i), buf))
+    },
+    warmup: (ctx) => pool(64, ctx.cfg.smallConcurrency, (i) => ctx.lib.getBytes(key('small', i))),
+    async run(ctx) {
+      await pool(ctx.cfg.smallCount, ctx.cfg.smallConcurrency, (i) => ctx.lib.getBytes(key('small', i)))
+      return { ops: ctx.cfg.smallCount }
+    },
+  },
+]
