@@ -110,18 +110,32 @@ export interface ReadStreamOptions {
 
 /** One API over every backend. */
 export interface ObjectStore {
+  /** Write `data` to `path`; streams go up in parts as they arrive. */
   put(path: string, data: PutInput, opts?: PutOptions): Promise<PutResult>
+  /** Read an object, or part of it, with optional conditions; the body is read on demand. */
   get(path: string, opts?: GetOptions): Promise<GetResult>
+  /** The bytes `[start, end)` of an object. */
   getRange(path: string, start: number, end: number): Promise<Buffer>
+  /** Several `[start, end)` ranges of one object, fetched with coalesced requests. */
   getRanges(path: string, ranges: Array<[number, number]>): Promise<Buffer[]>
+  /** An object's metadata, without its bytes. */
   head(path: string): Promise<ObjectMeta>
+  /** Every object under `prefix` (a directory), fed page by page; `offset` lists keys after it. */
   list(prefix?: string, opts?: { offset?: string }): AsyncIterable<ObjectMeta>
+  /** One level under `prefix`: its objects and its sub-directories (without a trailing `/`). */
   listWithDelimiter(prefix?: string): Promise<ListResult>
+  /** Delete one object or many; deleting a missing object succeeds. */
   delete(paths: string | string[]): Promise<void>
+  /** Copy `from` to `to`; with `overwrite: false`, `ALREADY_EXISTS` if `to` exists. */
   copy(from: string, to: string, opts?: { overwrite?: boolean }): Promise<void>
+  /** Move `from` to `to`; with `overwrite: false`, `ALREADY_EXISTS` if `to` exists. */
   rename(from: string, to: string, opts?: { overwrite?: boolean }): Promise<void>
+  /** A presigned URL for `method` on `path`, valid `expiresIn` seconds (default 3600). */
   signUrl(method: SignMethod, path: string, opts?: SignOptions): Promise<string>
+  /** Presigned URLs for many paths in one call. */
   signUrls(method: SignMethod, paths: string[], opts?: SignOptions): Promise<string[]>
+  /** A Node `Readable` of the object, from `start` to `end` inclusive (as `fs.createReadStream`). */
   createReadStream(path: string, opts?: ReadStreamOptions): Readable
+  /** A `Writable` whose bytes go up as a multipart upload, visible once it finishes. */
   createWriteStream(path: string, opts?: PutOptions): Writable
 }
