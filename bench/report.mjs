@@ -30,7 +30,7 @@ export function aggregate(plan, samples, cfg, unavailable) {
     rows.push(...group)
     if (w.id === 's3-large-put-mem') {
       const loop = group.filter((r) => r.eventLoop).map((r) => ({
-        library: r.library, workload: 'event-loop-p99', title: `event-loop delay p99 during ${w.title(cfg).replace(/^S3 put /, 'S3 put of ')}`,
+        library: r.library, workload: 'event-loop-p99', title: `event-loop delay p99, ${w.title(cfg)}`,
         unit: 'ms', status: r.status, runs: r.runs, median: median(r.eventLoop), min: Math.min(...r.eventLoop), max: Math.max(...r.eventLoop),
         cpuSeconds: null, cpuUnit: null, peakRssBytes: null, samples: r.eventLoop,
       }))
@@ -131,9 +131,9 @@ export function markdown(rows, meta, targets, svgName) {
 
 export function svg(rows, meta) {
   const bars = rows.filter((r) => r.library !== 'stowage' && r.speedup != null)
-  const W = 960; const left = 400; const right = 60; const rowH = 18; const top = 56
+  const W = 1040; const left = 480; const right = 60; const rowH = 18; const top = 56
   const lo = Math.log10(0.05); const hi = Math.log10(50)
-  const X = (v) => left + ((Math.log10(Math.min(Math.max(v, 0.05), 50)) - lo) / (hi - lo)) * (W - left - right)
+  const X = (v) => Math.round((left + ((Math.log10(Math.min(Math.max(v, 0.05), 50)) - lo) / (hi - lo)) * (W - left - right)) * 10) / 10
   const H = top + bars.length * rowH + 40
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
@@ -152,7 +152,7 @@ export function svg(rows, meta) {
     const x0 = X(1); const x1 = X(r.speedup)
     const colour = r.library === 'limit' ? '#9e9e9e' : r.speedup >= 1 ? '#2e7d32' : '#c62828'
     out.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end">${esc(`${r.title} — ${r.library}`)}</text>`)
-    out.push(`<rect x="${Math.min(x0, x1)}" y="${y + 3}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 6}" fill="${colour}"/>`)
+    out.push(`<rect x="${Math.min(x0, x1)}" y="${y + 3}" width="${Math.max(1, Math.round(Math.abs(x1 - x0) * 10) / 10)}" height="${rowH - 6}" fill="${colour}"/>`)
     out.push(`<text x="${Math.max(x0, x1) + 4}" y="${y + 13}" fill="#333">${r.speedup.toFixed(2)}×</text>`)
   })
   out.push('</svg>')

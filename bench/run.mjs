@@ -7,19 +7,20 @@
 // `runs` runs after a warm-up. S3 runs talk to s3s-fs on loopback storing on /dev/shm; a
 // `limit` row (curl) shows that server's own ceiling.
 //
-// Options: --quick, --runs N, --only id[,id] (workload ids or prefixes, e.g. s3-large,presign),
+// Options: --quick, --issue-sizes (the sizes issue 5 names; slower), --runs N, --only id[,id] (workload ids or prefixes, e.g. s3-large,presign),
 // --libs a,b, --native <file.node> (default native/*.node; env STOWAGE_BENCH_NATIVE),
 // --readme / --no-readme (default: the full run writes README.md's Performance section, a
 // quick or filtered run does not), --plain (no progress bar), size flags from config.mjs.
 // Outputs: bench/results/latest.json, bench/results/ratios.svg, README.md between
 // <!-- bench:start --> and <!-- bench:end --> (a quick run writes latest-quick.json and
-// ratios-quick.svg instead).
+// ratios-quick.svg instead, an --issue-sizes run latest-issue-sizes.json and
+// ratios-issue-sizes.svg; neither touches README.md unless given --readme).
 import { spawn, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { DEFAULTS, FLAGS, QUICK } from './config.mjs'
+import { DEFAULTS, FLAGS, ISSUE, QUICK } from './config.mjs'
 import { ensureDeps, snapshotNative } from './setup.mjs'
 import { WORKLOADS } from './workloads/index.mjs'
 import { aggregate, checkTargets, markdown, svg, writeReadme } from './report.mjs'
@@ -35,12 +36,12 @@ const argv = process.argv.slice(2)
 const has = (f) => argv.includes(f)
 const value = (f) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : undefined }
 const quick = has('--quick')
-const cfg = { ...(quick ? QUICK : DEFAULTS) }
+const cfg = { ...(quick ? QUICK : has('--issue-sizes') ? ISSUE : DEFAULTS) }
 for (const [flag, [name, mult]] of Object.entries(FLAGS)) if (value(flag) !== undefined) cfg[name] = Math.round(Number(value(flag)) * mult)
 const only = value('--only')?.split(',')
 const onlyLibs = value('--libs')?.split(',')
 const filtered = Boolean(only || onlyLibs || argv.some((a) => FLAGS[a]))
-const writeReadmeToo = has('--readme') || (!quick && !filtered && !has('--no-readme'))
+const writeReadmeToo = has('--readme') || (!quick && !filtered && !has('--issue-sizes') && !has('--no-readme'))
 const tty = process.stdout.isTTY && !has('--plain') && !process.env.CI
 const log = (msg) => process.stdout.write(`${msg}\n`)
 
@@ -61,7 +62,7 @@ log(`stowage ${version} (${commit}), dist/ + native ${native.profile} build ${pa
 if (native.profile !== 'release') log('  WARNING: a debug build: its numbers mean nothing. Run `npm run build:native:release` first.')
 const loadBefore = os.loadavg()
 log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`)
-log(`${quick ? 'quick' : 'full'} run, ${cfg.runs} runs per row`)
+log(`${quick ? 'quick run' : has('--issue-sizes') ? 'full run at the issue\'s sizes' : 'full run'}, ${cfg.runs} runs per row`)
 
 const unavailable = {}
 if (!deps.opendal?.ok) unavailable.opendal = `not run: ${deps.opendal?.reason ?? 'not installed'}`
@@ -117,7 +118,7 @@ try {
     titles: Object.fromEntries(plan.map(({ w }) => [w.id, w.title(cfg)])),
   }
   const targetsReport = checkTargets(rows)
-  const suffix = quick ? '-quick' : ''
+  const suffix = quick ? '-quick' : has('--issue-sizes') ? '-issue-sizes' : filtered ? '-partial' : ''
   fs.writeFileSync(path.join(RESULTS, `latest${suffix}.json`), JSON.stringify({ meta, targets: targetsReport, rows }, null, 2) + '\n')
   fs.writeFileSync(path.join(RESULTS, `ratios${suffix}.svg`), svg(rows, meta))
   const md = markdown(rows, meta, targetsReport, `ratios${suffix}.svg`)

@@ -35,16 +35,19 @@ export function generated(total, chunkSize = 1024 * 1024) {
   })
 }
 
-/** Deterministic pseudo-random bytes (fast, not crypto). */
+/** Deterministic pseudo-random bytes (fast, not crypto): a 1 MiB block, repeated. */
 export function randomBytes(size, seed = 1) {
-  const buf = Buffer.allocUnsafe(size)
+  const block = Buffer.allocUnsafe(Math.min(size, 1024 * 1024))
   let x = seed >>> 0 || 1
   let i = 0
-  for (; i + 4 <= size; i += 4) {
+  for (; i + 4 <= block.length; i += 4) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5
-    buf.writeUInt32LE(x >>> 0, i)
+    block.writeUInt32LE(x >>> 0, i)
   }
-  for (; i < size; i++) buf[i] = i & 0xff
+  for (; i < block.length; i++) block[i] = i & 0xff
+  if (size <= block.length) return block
+  const buf = Buffer.allocUnsafe(size)
+  for (let o = 0; o < size; o += block.length) block.copy(buf, o, 0, Math.min(block.length, size - o))
   return buf
 }
 
