@@ -1,8 +1,9 @@
 //! Bytes out to JavaScript, one large chunk per call.
 //!
 //! Local files are read directly in 1 MiB blocks (object_store's own file
-//! stream reads 8 KiB at a time); network streams hand over what has arrived,
-//! merged up to 1 MiB, so JavaScript pays one promise per MiB, not per packet.
+//! stream reads 8 KiB at a time); network streams are batched to at least
+//! 256 KiB (plus whatever else has already arrived, up to 1 MiB), so JavaScript
+//! pays one promise per batch, not one per 16-64 KiB network read.
 //! Each chunk becomes an external `Buffer` that owns the Rust allocation.
 
 use std::fs::File;
@@ -21,6 +22,8 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 
 pub const READ_CHUNK: usize = 1024 * 1024;
+/// A network chunk smaller than this is held back until more arrives (or the body ends).
+pub const MIN_BATCH: usize = 256 * 1024;
 
 /// Where the bytes of a `get` come from.
 pub enum ByteSource {
@@ -59,28 +62,33 @@ impl ByteSource {
                     *self = Self::Finished;
                     return Ok(None);
                 };
-                let mut merged: Option<Vec<u8>> = None;
-                let mut first = Some(first);
-                while first.as_ref().map_or(0, Bytes::len) + merged.as_ref().map_or(0, Vec::len)
-                    < READ_CHUNK
-                {
-                    let Some(Some(next)) = stream.next().now_or_never() else {
-                        break;
-                    };
-                    let next = next?;
-                    let buf = merged.get_or_insert_with(|| {
-                        let head = first.take().unwrap_or_default();
-                        let mut buf = Vec::with_capacity(READ_CHUNK.max(head.len() + next.len()));
-                        buf.extend_from_slice(&head);
-                        buf
-                    });
-                    buf.extend_from_slice(&next);
+                if first.len() >= MIN_BATCH {
+                    return Ok(Some(Vec::from(first)));
                 }
-                Ok(Some(match (merged, first) {
-                    (Some(buf), _) => buf,
-                    (None, Some(only)) => Vec::from(only),
-                    (None, None) => Vec::new(),
-                }))
+                let mut batch = Vec::with_capacity(READ_CHUNK);
+                batch.extend_from_slice(&first);
+                let mut ended = false;
+                while batch.len() < READ_CHUNK {
+                    let next = if batch.len() < MIN_BATCH {
+                        stream.next().await
+                    } else {
+                        match stream.next().now_or_never() {
+                            Some(next) => next,
+                            None => break,
+                        }
+                    };
+                    match next {
+                        Some(chunk) => batch.extend_from_slice(&chunk?),
+                        None => {
+                            ended = true;
+                            break;
+                        }
+                    }
+                }
+                if ended {
+                    *self = Self::Finished;
+                }
+                Ok(Some(batch))
             }
         }
     }
