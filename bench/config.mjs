@@ -3,7 +3,7 @@
 const MiB = 1024 * 1024
 const KiB = 1024
 
-// The sizes issue 5 names. At these sizes the full run takes well over 10 minutes on 2 cores,
+// The sizes issue 5 names. At these sizes the full run takes ~20 minutes on 2 cores (1187 s here),
 // nearly all of it waiting for the AWS SDK (presigning 100 000 URLs at ~2 000/s, 5 000 small
 // objects at ~400/s, each 5 times, twice over with flydrive), so they are one flag away:
 // `npm run bench -- --issue-sizes`.

@@ -100,7 +100,7 @@ const mib = (b) => (b == null ? '' : `${Math.round(b / 2 ** 20)} MiB`)
 export function markdown(rows, meta, targets, svgName) {
   const load = (l) => l.map((v) => v.toFixed(2)).join(' / ')
   const lines = []
-  lines.push(`Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${meta.quick ? ' -- --quick' : ''}\` on ${meta.cpus}, ` +
+  lines.push(`Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${meta.quick ? ' -- --quick' : meta.issueSizes ? ' -- --issue-sizes' : ''}\` on ${meta.cpus}, ` +
     `${(meta.memoryBytes / GiB).toFixed(0)} GiB RAM, Node ${meta.node}; stowage ${meta.version} (${meta.commit}), addon: ${meta.native.profile} build ` +
     `\`${meta.native.source}\` (sha256 ${meta.native.sha}); ${meta.server}. Load average (1/5/15 min) ${load(meta.loadBefore)} before, ${load(meta.loadAfter)} after — ` +
     `the machine's 2 cores are shared, and client and server share them. Median of ${meta.cfg.runs} runs, each in a fresh process after a warm-up, ` +

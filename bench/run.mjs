@@ -111,7 +111,7 @@ try {
 
   const rows = aggregate(plan, samples, cfg, unavailable)
   const meta = {
-    date: new Date().toISOString(), quick, cfg, commit, version, node: process.version,
+    date: new Date().toISOString(), quick, issueSizes: has('--issue-sizes'), cfg, commit, version, node: process.version,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}`, memoryBytes: os.totalmem(),
     loadBefore, loadAfter, elapsedSeconds: elapsed, native: { profile: native.profile, sha: native.sha, source: path.relative(ROOT, native.source) },
     server: 's3s-fs on 127.0.0.1, data on /dev/shm', opendal: deps.opendal,
