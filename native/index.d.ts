@@ -17,8 +17,13 @@ export declare class NativeGetResult {
   get range(): Array<number>
   /** Attributes stored with the object; can be taken once. */
   takeAttributes(): NativeAttributes | null
-  /** The body; can be taken once. */
+  /** The body as a reader; the body can be taken once. */
   takeReader(): NativeReader | null
+  /**
+   * The whole body at once if `get` already read it (small objects); else `null`
+   * and the body stays for `takeReader`.
+   */
+  takeReadyBody(): Buffer | null
 }
 
 /** A listing in progress. */

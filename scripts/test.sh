@@ -26,5 +26,15 @@ node scripts/build-native.mjs
 step "emulators (S3, GCS, Azure, WebDAV) into .tools/"
 bash scripts/install-tools.sh
 
-step "vitest (starts the emulators; databases at 127.0.0.1:5432 and :3306)"
-npx vitest run "$@"
+# The event-loop and memory bounds are measured alone, after the rest: on two cores, a parallel
+# suite's load would be measured along with stowage.
+ISOLATED=(__test__/event-loop.test.ts __test__/memory-bound.test.ts)
+if [ "$#" -gt 0 ]; then
+  step "vitest $*"
+  npx vitest run "$@"
+else
+  step "vitest (starts the emulators; databases at 127.0.0.1:5432 and :3306)"
+  npx vitest run $(printf -- '--exclude %s ' "${ISOLATED[@]}")
+  step "vitest: event-loop delay and peak RSS, measured alone"
+  STOWAGE_TEST_SERVERS_SKIP=1 npx vitest run "${ISOLATED[@]}"
+fi

@@ -51,16 +51,16 @@ export class Store implements ObjectStore {
     for (const [key, value] of Object.entries(attrs ?? {})) {
       if (value !== null && value !== undefined) (attributes as unknown as Record<string, unknown>)[key] = value
     }
-    let reader = result.takeReader()
     const takeReader = () => {
+      const reader = result.takeReader()
       if (!reader) throw new StorageError('the body of this GetResult has already been read', 'GENERIC', { path })
-      const taken = reader
-      reader = null
-      return taken
+      return reader
     }
     const bytes = async () => {
-      const taken = takeReader()
-      return call(path, () => taken.readAll(end - start), signal)
+      const ready = result.takeReadyBody()
+      if (ready) return ready
+      const reader = takeReader()
+      return call(path, () => reader.readAll(end - start), signal)
     }
     return {
       meta,

@@ -37,8 +37,9 @@ export function webStream(open: ChunkSource, path: string, signal?: AbortSignal)
 export function nodeStream(open: ChunkSource, path: string, signal?: AbortSignal): Readable {
   let reader: NativeReader | undefined
   const stream = new Readable({
-    highWaterMark: 1,
-    objectMode: false,
+    // Room for one chunk (up to 1 MiB) beyond the one being consumed: the next read is in
+    // flight while the consumer works.
+    highWaterMark: 1024 * 1024,
     read() {
       ;(async () => {
         reader ??= await open()

@@ -139,6 +139,17 @@ export function describeConformance(name: string, makeBackend: () => Promise<Bac
         expect(progress).toEqual([...progress].sort((a, b) => a - b))
       })
 
+      it('a GetResult body is read once, small or large', async () => {
+        for (const size of [10, 2 * MiB]) {
+          const path = key(`once/${size}`)
+          await store.put(path, randomBytes(size))
+          const got = await store.get(path)
+          expect((await got.bytes()).length).toBe(size)
+          await expectCode(got.bytes(), 'GENERIC')
+          expect(() => got.stream()).toThrow(StorageError)
+        }
+      })
+
       it('every PutInput kind', async () => {
         const text = 'héllo wörld'
         const inputs: Array<[string, unknown]> = [

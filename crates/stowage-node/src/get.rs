@@ -14,6 +14,9 @@ use crate::meta::{NativeAttributes, NativeObjectMeta};
 use crate::reader::{ByteSource, NativeReader};
 use crate::store::{NativeStore, StoreInner};
 
+/// Bodies up to this size are read within `get` (one native call instead of two).
+const EAGER_BODY_LIMIT: usize = 256 * 1024;
+
 /// Options of `get`, flattened by the TypeScript layer.
 #[napi(object)]
 #[derive(Default)]
@@ -107,7 +110,7 @@ pub struct NativeGetResult {
     meta: Option<NativeObjectMeta>,
     range: Vec<f64>,
     attributes: Option<NativeAttributes>,
-    reader: Option<NativeReader>,
+    source: Option<ByteSource>,
 }
 
 #[napi]
@@ -130,10 +133,23 @@ impl NativeGetResult {
         self.attributes.take()
     }
 
-    /// The body; can be taken once.
+    /// The body as a reader; the body can be taken once.
     #[napi]
     pub fn take_reader(&mut self) -> Option<NativeReader> {
-        self.reader.take()
+        self.source.take().map(NativeReader::new)
+    }
+
+    /// The whole body at once if `get` already read it (small objects); else `null`
+    /// and the body stays for `takeReader`.
+    #[napi]
+    pub fn take_ready_body(&mut self) -> Option<Buffer> {
+        match self.source.take() {
+            Some(ByteSource::Ready(body)) => Some(Buffer::from(body)),
+            other => {
+                self.source = other;
+                None
+            }
+        }
     }
 }
 
@@ -152,11 +168,17 @@ impl NativeStore {
             let options = get_options(options)?;
             let result = get_with_suffix_fallback(&inner, &path, options).await?;
             let range = result.range.clone();
+            let mut source = ByteSource::new(result.payload, range.clone());
+            let len = (range.end - range.start) as usize;
+            // A small body is read now, saving JavaScript a second call into Rust.
+            if len <= EAGER_BODY_LIMIT {
+                source = ByteSource::Ready(source.read_all(len).await?);
+            }
             Ok(NativeGetResult {
                 meta: Some(result.meta.into()),
                 range: vec![range.start as f64, range.end as f64],
                 attributes: Some(NativeAttributes::from(&result.attributes)),
-                reader: Some(NativeReader::new(ByteSource::new(result.payload, range))),
+                source: Some(source),
             })
         })
         .await

@@ -27,8 +27,13 @@ pub const MIN_BATCH: usize = 256 * 1024;
 
 /// Where the bytes of a `get` come from.
 pub enum ByteSource {
-    File { file: Arc<File>, range: Range<u64> },
+    File {
+        file: Arc<File>,
+        range: Range<u64>,
+    },
     Stream(BoxStream<'static, object_store::Result<Bytes>>),
+    /// A body already read whole (small objects are read within `get` itself).
+    Ready(Vec<u8>),
     Finished,
 }
 
@@ -47,6 +52,10 @@ impl ByteSource {
     pub async fn next_chunk(&mut self) -> StorageResult<Option<Vec<u8>>> {
         match self {
             Self::Finished => Ok(None),
+            Self::Ready(_) => match std::mem::replace(self, Self::Finished) {
+                Self::Ready(body) => Ok(Some(body)),
+                _ => unreachable!(),
+            },
             Self::File { file, range } => {
                 if range.is_empty() {
                     *self = Self::Finished;
@@ -95,6 +104,9 @@ impl ByteSource {
 
     /// Everything that is left, in one allocation when the size is known.
     pub async fn read_all(&mut self, size_hint: usize) -> StorageResult<Vec<u8>> {
+        if let Self::Ready(_) = self {
+            return Ok(self.next_chunk().await?.unwrap_or_default());
+        }
         if let Self::File { file, range } = self {
             let len = (range.end - range.start) as usize;
             let all = read_file_at(file.clone(), range.start, len).await?;
@@ -113,35 +125,22 @@ impl ByteSource {
     }
 }
 
+/// Read `len` bytes at `offset` into fresh, uninitialised capacity (no zero-fill).
 async fn read_file_at(file: Arc<File>, offset: u64, len: usize) -> StorageResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || {
-        let mut buf = vec![0u8; len];
-        read_exact_at(&file, &mut buf, offset)?;
+        use std::io::{Read, Seek, SeekFrom};
+        let mut handle = &*file;
+        handle.seek(SeekFrom::Start(offset))?;
+        let mut buf = Vec::with_capacity(len);
+        handle.take(len as u64).read_to_end(&mut buf)?;
+        if buf.len() < len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
         Ok::<_, std::io::Error>(buf)
     })
     .await
     .map_err(|err| StorageFailure::generic(err.to_string()))?
     .map_err(|err| StorageFailure::generic(format!("reading local file: {err}")))
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        match file.seek_read(buf, offset)? {
-            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            n => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A download in progress; JavaScript pulls it chunk by chunk.
