@@ -36,5 +36,5 @@ else
   step "vitest (starts the emulators; databases at 127.0.0.1:5432 and :3306)"
   npx vitest run $(printf -- '--exclude %s ' "${ISOLATED[@]}")
   step "vitest: event-loop delay and peak RSS, measured alone"
-  STOWAGE_TEST_SERVERS_SKIP=1 npx vitest run "${ISOLATED[@]}"
+  STOWAGE_TEST_SERVERS_SKIP=1 npx vitest run --no-file-parallelism "${ISOLATED[@]}"
 fi
