@@ -1,7 +1,6 @@
 //! `AzureStore`: Azure Blob Storage (and the Azurite emulator).
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use napi_derive::napi;
@@ -11,9 +10,10 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
-    Adjusted, ClientSettings, NativeClientOptions, NativeRetryOptions,
+    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
+use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
 
 /// Azurite's well-known development account.
@@ -75,58 +75,8 @@ fn is_credential_key(key: &AzureConfigKey) -> bool {
     )
 }
 
-struct AzureConfig {
-    builder: MicrosoftAzureBuilder,
-    client: ClientSettings,
-}
-
-impl AzureConfig {
-    fn from_env(skip: impl Fn(&AzureConfigKey) -> bool) -> Self {
-        let mut config = Self {
-            builder: MicrosoftAzureBuilder::new(),
-            client: ClientSettings::new(),
-        };
-        for (name, value) in std::env::vars() {
-            if !name.starts_with("AZURE_") {
-                continue;
-            }
-            if let Ok(key) = AzureConfigKey::from_str(&name.to_ascii_lowercase()) {
-                if !skip(&key) {
-                    config.set(key, value);
-                }
-            }
-        }
-        config
-    }
-
-    fn set(&mut self, key: AzureConfigKey, value: String) {
-        match key {
-            AzureConfigKey::Client(client_key) => {
-                let client = std::mem::replace(&mut self.client, ClientSettings::new());
-                self.client = client.env(client_key, value);
-            }
-            key => {
-                let builder = std::mem::take(&mut self.builder);
-                self.builder = builder.with_config(key, value);
-            }
-        }
-    }
-
-    fn set_named(&mut self, name: &str, value: String) -> StorageResult<()> {
-        let key = AzureConfigKey::from_str(&parse_key_name(name)).map_err(|_| {
-            StorageFailure::invalid_config(format!("unknown Azure option {name:?}"))
-        })?;
-        self.set(key, value);
-        Ok(())
-    }
-
-    fn get(&self, key: AzureConfigKey) -> Option<String> {
-        self.builder.get_config_value(&key)
-    }
-}
-
 fn build(
-    mut config: AzureConfig,
+    mut config: CloudConfig<MicrosoftAzureBuilder>,
     explicit_client: Option<&NativeClientOptions>,
     retry: Option<&NativeRetryOptions>,
     credential_provider: Option<JsCredentialFn>,
@@ -135,31 +85,31 @@ fn build(
 ) -> StorageResult<StoreInner> {
     use AzureConfigKey as K;
     let emulator = config
-        .get(K::UseEmulator)
+        .get(&K::UseEmulator)
         .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"));
     let mut client = explicit_client.cloned().unwrap_or_default();
     // object_store's emulator mode ignores a configured endpoint and credential
     // provider; with either, talk to Azurite as to any account URL instead.
     let account_url_mode =
-        emulator && (config.get(K::Endpoint).is_some() || credential_provider.is_some());
+        emulator && (config.get(&K::Endpoint).is_some() || credential_provider.is_some());
     if account_url_mode {
         config.set(K::UseEmulator, bool_str(false));
-        if config.get(K::AccountName).is_none() {
+        if config.get(&K::AccountName).is_none() {
             config.set(K::AccountName, EMULATOR_ACCOUNT.to_string());
         }
-        if config.get(K::Endpoint).is_none() {
+        if config.get(&K::Endpoint).is_none() {
             let base = std::env::var("AZURITE_BLOB_STORAGE_URL")
                 .unwrap_or_else(|_| "http://127.0.0.1:10000".to_string());
-            let account = config.get(K::AccountName).unwrap_or_default();
+            let account = config.get(&K::AccountName).unwrap_or_default();
             config.set(
                 K::Endpoint,
                 format!("{}/{account}", base.trim_end_matches('/')),
             );
         }
         let has_credentials = credential_provider.is_some()
-            || config.get(K::AccessKey).is_some()
-            || config.get(K::SasKey).is_some()
-            || config.get(K::Token).is_some();
+            || config.get(&K::AccessKey).is_some()
+            || config.get(&K::SasKey).is_some()
+            || config.get(&K::Token).is_some();
         if !has_credentials {
             config.set(K::AccessKey, EMULATOR_KEY.to_string());
         }
@@ -167,9 +117,9 @@ fn build(
             client.allow_http = Some(true);
         }
     }
-    let container = config.get(K::ContainerName).unwrap_or_default();
-    let account = config.get(K::AccountName);
-    let endpoint = config.get(K::Endpoint);
+    let container = config.get(&K::ContainerName).unwrap_or_default();
+    let account = config.get(&K::AccountName);
+    let endpoint = config.get(&K::Endpoint);
     let mut builder = config
         .builder
         .with_client_options(config.client.finish(Some(&client))?)
@@ -206,10 +156,11 @@ impl TryFrom<NativeAzureOptions> for StoreInner {
             || o.token.is_some()
             || o.credential_provider.is_some();
         let explicit_endpoint = o.endpoint.is_some();
-        let mut config = AzureConfig::from_env(|key| {
-            (explicit_credentials && is_credential_key(key))
-                || (explicit_endpoint && matches!(key, AzureConfigKey::Endpoint))
-        });
+        let mut config =
+            CloudConfig::<MicrosoftAzureBuilder>::from_env(ClientSettings::new(), |key| {
+                (explicit_credentials && is_credential_key(key))
+                    || (explicit_endpoint && matches!(key, AzureConfigKey::Endpoint))
+            });
         for (name, value) in o.config.unwrap_or_default() {
             config.set_named(&name, value)?;
         }
@@ -222,25 +173,17 @@ impl TryFrom<NativeAzureOptions> for StoreInner {
             (K::Token, o.token),
             (K::Endpoint, o.endpoint),
         ];
-        for (key, value) in strings {
-            if let Some(value) = value {
-                config.set(key, value);
-            }
-        }
+        config.set_given(strings);
         let flags = [
             (K::UseEmulator, o.use_emulator),
             (K::SkipSignature, o.skip_signature),
         ];
-        for (key, value) in flags {
-            if let Some(value) = value {
-                config.set(key, bool_str(value));
-            }
-        }
+        config.set_flags(flags);
         let mut client = o.client.unwrap_or_default();
         if client.allow_http.is_none() {
             client.allow_http = o.allow_http;
         }
-        if config.get(K::ContainerName).is_none() {
+        if config.get(&K::ContainerName).is_none() {
             return Err(StorageFailure::invalid_config(
                 "AzureStore needs a container (option `container` or AZURE_CONTAINER_NAME)",
             ));
@@ -263,14 +206,11 @@ pub fn azure_from_url(
     prefix: Option<&str>,
     options: &HashMap<String, String>,
 ) -> StorageResult<StoreInner> {
-    let explicit_credentials = options.keys().any(|name| {
-        AzureConfigKey::from_str(&parse_key_name(name)).is_ok_and(|k| is_credential_key(&k))
-    });
-    let mut config = AzureConfig::from_env(|key| explicit_credentials && is_credential_key(key));
-    for (name, value) in options {
-        config.set_named(name, value.clone())?;
-    }
-    config.builder = std::mem::take(&mut config.builder).with_url(url);
+    let skip = CloudConfig::<MicrosoftAzureBuilder>::names_credentials(options, is_credential_key);
+    let config = CloudConfig::<MicrosoftAzureBuilder>::from_env(ClientSettings::new(), |key| {
+        skip && is_credential_key(key)
+    })
+    .with_url(url, options)?;
     build(config, None, None, None, prefix, Some(url))
 }
 

@@ -1,7 +1,6 @@
 //! `GCSStore`: Google Cloud Storage.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use napi_derive::napi;
@@ -15,9 +14,10 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
-    Adjusted, ClientSettings, NativeClientOptions, NativeRetryOptions,
+    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
+use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
 
 /// Options of `new GCSStore(opts)`. Unset options fall back to the `GOOGLE_*`
@@ -108,58 +108,25 @@ impl ServiceAccountFile {
     }
 }
 
-struct GcsConfig {
-    builder: GoogleCloudStorageBuilder,
-    client: ClientSettings,
-}
-
-impl GcsConfig {
-    fn from_env(skip: impl Fn(&GoogleConfigKey) -> bool) -> Self {
-        let mut config = Self {
-            builder: GoogleCloudStorageBuilder::new(),
-            client: ClientSettings::starting_from(ClientOptions::new().with_allow_http(true)),
-        };
-        if let Ok(path) = std::env::var("SERVICE_ACCOUNT") {
-            if !skip(&GoogleConfigKey::ServiceAccount) {
-                config.set(GoogleConfigKey::ServiceAccount, path);
-            }
-        }
-        for (name, value) in std::env::vars() {
-            if !name.starts_with("GOOGLE_") {
-                continue;
-            }
-            if let Ok(key) = GoogleConfigKey::from_str(&name.to_ascii_lowercase()) {
-                if !skip(&key) {
-                    config.set(key, value);
-                }
-            }
-        }
-        config
-    }
-
-    fn set(&mut self, key: GoogleConfigKey, value: String) {
-        match key {
-            GoogleConfigKey::Client(client_key) => {
-                let client = std::mem::replace(&mut self.client, ClientSettings::new());
-                self.client = client.env(client_key, value);
-            }
-            key => {
-                let builder = std::mem::take(&mut self.builder);
-                self.builder = builder.with_config(key, value);
-            }
+/// The `GOOGLE_*` environment, plus `SERVICE_ACCOUNT` as object_store reads it
+/// (a `GOOGLE_` variable wins). HTTP is allowed so `gcs_base_url` may name an emulator.
+fn gcs_env(skip: impl Fn(&GoogleConfigKey) -> bool) -> CloudConfig<GoogleCloudStorageBuilder> {
+    let client = ClientSettings::starting_from(ClientOptions::new().with_allow_http(true));
+    let mut config = CloudConfig::<GoogleCloudStorageBuilder>::from_env(client, &skip);
+    if let Ok(path) = std::env::var("SERVICE_ACCOUNT") {
+        let unset = config
+            .builder
+            .get_config_value(&GoogleConfigKey::ServiceAccount)
+            .is_none();
+        if unset && !skip(&GoogleConfigKey::ServiceAccount) {
+            config.set(GoogleConfigKey::ServiceAccount, path);
         }
     }
-
-    fn set_named(&mut self, name: &str, value: String) -> StorageResult<()> {
-        let key = GoogleConfigKey::from_str(&parse_key_name(name))
-            .map_err(|_| StorageFailure::invalid_config(format!("unknown GCS option {name:?}")))?;
-        self.set(key, value);
-        Ok(())
-    }
+    config
 }
 
 fn build(
-    mut config: GcsConfig,
+    mut config: CloudConfig<GoogleCloudStorageBuilder>,
     explicit_client: Option<&NativeClientOptions>,
     retry: Option<&NativeRetryOptions>,
     credential_provider: Option<JsCredentialFn>,
@@ -227,7 +194,7 @@ impl TryFrom<NativeGcsOptions> for StoreInner {
             || o.token.is_some()
             || o.credential_provider.is_some();
         let explicit_base_url = o.base_url.is_some();
-        let mut config = GcsConfig::from_env(|key| {
+        let mut config = gcs_env(|key| {
             (explicit_credentials && is_credential_key(key))
                 || (explicit_base_url && matches!(key, GoogleConfigKey::BaseUrl))
         });
@@ -243,11 +210,7 @@ impl TryFrom<NativeGcsOptions> for StoreInner {
             (K::BearerToken, o.token),
             (K::BaseUrl, o.base_url),
         ];
-        for (key, value) in strings {
-            if let Some(value) = value {
-                config.set(key, value);
-            }
-        }
+        config.set_given(strings);
         if let Some(skip) = o.skip_signature {
             config.set(K::SkipSignature, bool_str(skip));
         }
@@ -273,14 +236,9 @@ pub fn gcs_from_url(
     prefix: Option<&str>,
     options: &HashMap<String, String>,
 ) -> StorageResult<StoreInner> {
-    let explicit_credentials = options.keys().any(|name| {
-        GoogleConfigKey::from_str(&parse_key_name(name)).is_ok_and(|k| is_credential_key(&k))
-    });
-    let mut config = GcsConfig::from_env(|key| explicit_credentials && is_credential_key(key));
-    for (name, value) in options {
-        config.set_named(name, value.clone())?;
-    }
-    config.builder = std::mem::take(&mut config.builder).with_url(url);
+    let skip =
+        CloudConfig::<GoogleCloudStorageBuilder>::names_credentials(options, is_credential_key);
+    let config = gcs_env(|key| skip && is_credential_key(key)).with_url(url, options)?;
     build(config, None, None, None, prefix, Some(url))
 }
 

@@ -2,6 +2,7 @@
 
 pub mod azure;
 pub mod client;
+pub mod config;
 pub mod credentials;
 pub mod gcs;
 pub mod http;

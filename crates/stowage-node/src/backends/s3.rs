@@ -1,7 +1,6 @@
 //! `S3Store`: Amazon S3 and S3-compatible servers.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use napi_derive::napi;
@@ -11,9 +10,10 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, parse_key_name, retry_config,
-    ClientSettings, NativeClientOptions, NativeRetryOptions,
+    assemble, config_error, describe_prefix, describe_url, retry_config, ClientSettings,
+    NativeClientOptions, NativeRetryOptions,
 };
+use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
 
 /// Options of `new S3Store(opts)`. Unset options fall back to the `AWS_*`
@@ -71,54 +71,8 @@ fn is_credential_key(key: &AmazonS3ConfigKey) -> bool {
     )
 }
 
-/// Collects configuration: environment first, explicit settings over it.
-struct S3Config {
-    builder: AmazonS3Builder,
-    client: ClientSettings,
-}
-
-impl S3Config {
-    fn from_env(skip: impl Fn(&AmazonS3ConfigKey) -> bool) -> Self {
-        let mut config = Self {
-            builder: AmazonS3Builder::new(),
-            client: ClientSettings::new(),
-        };
-        for (name, value) in std::env::vars() {
-            if !name.starts_with("AWS_") {
-                continue;
-            }
-            if let Ok(key) = AmazonS3ConfigKey::from_str(&name.to_ascii_lowercase()) {
-                if !skip(&key) {
-                    config.set(key, value);
-                }
-            }
-        }
-        config
-    }
-
-    fn set(&mut self, key: AmazonS3ConfigKey, value: String) {
-        match key {
-            AmazonS3ConfigKey::Client(client_key) => {
-                let client = std::mem::replace(&mut self.client, ClientSettings::new());
-                self.client = client.env(client_key, value);
-            }
-            key => {
-                let builder = std::mem::take(&mut self.builder);
-                self.builder = builder.with_config(key, value);
-            }
-        }
-    }
-
-    fn set_named(&mut self, name: &str, value: String) -> StorageResult<()> {
-        let key = AmazonS3ConfigKey::from_str(&parse_key_name(name))
-            .map_err(|_| StorageFailure::invalid_config(format!("unknown S3 option {name:?}")))?;
-        self.set(key, value);
-        Ok(())
-    }
-}
-
 fn build(
-    config: S3Config,
+    config: CloudConfig<AmazonS3Builder>,
     explicit_client: Option<&NativeClientOptions>,
     retry: Option<&NativeRetryOptions>,
     credential_provider: Option<JsCredentialFn>,
@@ -170,7 +124,7 @@ impl TryFrom<NativeS3Options> for StoreInner {
             || o.secret_access_key.is_some()
             || o.credential_provider.is_some();
         let explicit_endpoint = o.endpoint.is_some();
-        let mut config = S3Config::from_env(|key| {
+        let mut config = CloudConfig::<AmazonS3Builder>::from_env(ClientSettings::new(), |key| {
             (explicit_credentials && is_credential_key(key))
                 || (explicit_endpoint
                     && matches!(
@@ -192,21 +146,13 @@ impl TryFrom<NativeS3Options> for StoreInner {
             (K::ConditionalPut, o.conditional_put),
             (K::CopyIfNotExists, o.copy_if_not_exists),
         ];
-        for (key, value) in strings {
-            if let Some(value) = value {
-                config.set(key, value);
-            }
-        }
+        config.set_given(strings);
         let flags = [
             (K::VirtualHostedStyleRequest, o.virtual_hosted_style),
             (K::SkipSignature, o.skip_signature),
             (K::UnsignedPayload, o.unsigned_payload),
         ];
-        for (key, value) in flags {
-            if let Some(value) = value {
-                config.set(key, bool_str(value));
-            }
-        }
+        config.set_flags(flags);
         let mut client = o.client.unwrap_or_default();
         if client.allow_http.is_none() {
             client.allow_http = o.allow_http;
@@ -234,14 +180,11 @@ pub fn s3_from_url(
     prefix: Option<&str>,
     options: &HashMap<String, String>,
 ) -> StorageResult<StoreInner> {
-    let explicit_credentials = options.keys().any(|name| {
-        AmazonS3ConfigKey::from_str(&parse_key_name(name)).is_ok_and(|k| is_credential_key(&k))
-    });
-    let mut config = S3Config::from_env(|key| explicit_credentials && is_credential_key(key));
-    for (name, value) in options {
-        config.set_named(name, value.clone())?;
-    }
-    config.builder = std::mem::take(&mut config.builder).with_url(url);
+    let skip = CloudConfig::<AmazonS3Builder>::names_credentials(options, is_credential_key);
+    let config = CloudConfig::<AmazonS3Builder>::from_env(ClientSettings::new(), |key| {
+        skip && is_credential_key(key)
+    })
+    .with_url(url, options)?;
     build(config, None, None, None, prefix, Some(url))
 }
 
