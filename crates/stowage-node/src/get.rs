@@ -5,14 +5,13 @@ use std::ops::Range;
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use object_store::path::Path;
-use object_store::{GetOptions, GetRange, GetResult, ObjectStoreExt};
+use object_store::{GetOptions, GetRange, ObjectStoreExt};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::meta::{NativeAttributes, NativeObjectMeta};
 use crate::reader::{ByteSource, NativeReader};
-use crate::store::{NativeStore, StoreInner};
+use crate::store::NativeStore;
 
 /// Bodies up to this size are read within `get` (one native call instead of two).
 const EAGER_BODY_LIMIT: usize = 256 * 1024;
@@ -78,32 +77,6 @@ pub fn get_options(options: Option<NativeGetOptions>) -> StorageResult<GetOption
     }
 }
 
-/// Azure cannot serve a suffix range: ask for the size, then for a bounded range
-/// pinned to that version's etag, so a concurrent overwrite fails instead of mixing.
-async fn get_with_suffix_fallback(
-    inner: &StoreInner,
-    path: &Path,
-    options: GetOptions,
-) -> StorageResult<GetResult> {
-    let suffix = match options.range {
-        Some(GetRange::Suffix(n)) => n,
-        _ => return Ok(inner.store.get_opts(path, options).await?),
-    };
-    match inner.store.get_opts(path, options.clone()).await {
-        Err(object_store::Error::NotSupported { .. }) => {
-            let meta = inner.store.head(path).await?;
-            let start = meta.size.saturating_sub(suffix);
-            let bounded = GetOptions {
-                range: (start < meta.size).then_some(GetRange::Bounded(start..meta.size)),
-                if_match: options.if_match.clone().or(meta.e_tag),
-                ..options
-            };
-            Ok(inner.store.get_opts(path, bounded).await?)
-        }
-        other => Ok(other?),
-    }
-}
-
 /// The answer to `get`: metadata now, bytes on demand.
 #[napi]
 pub struct NativeGetResult {
@@ -166,7 +139,7 @@ impl NativeStore {
         guarded(async move {
             let path = inner.key(&path)?;
             let options = get_options(options)?;
-            let result = get_with_suffix_fallback(&inner, &path, options).await?;
+            let result = inner.store.get_opts(&path, options).await?;
             let range = result.range.clone();
             let mut source = ByteSource::new(result.payload, range.clone());
             let len = (range.end - range.start) as usize;

@@ -19,9 +19,9 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::signer::Signer;
 use object_store::{
-    BackoffConfig, ClientConfigKey, ClientOptions, CopyOptions, GetOptions, GetResult, ListResult,
-    MultipartUpload, ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload,
-    PutResult, RenameOptions, RetryConfig,
+    BackoffConfig, ClientConfigKey, ClientOptions, CopyOptions, GetOptions, GetRange, GetResult,
+    ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, RetryConfig,
 };
 
 use crate::error::{StorageFailure, StorageResult};
@@ -314,12 +314,30 @@ impl<S: ObjectStore> ObjectStore for Adjusted<S> {
         self.inner.put_multipart_opts(location, opts).await
     }
 
+    /// A backend that refuses suffix ranges (Azure) gets a HEAD, then a bounded
+    /// range pinned to that version's etag, so a concurrent overwrite fails
+    /// instead of mixing two versions.
     async fn get_opts(
         &self,
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
+        let Some(GetRange::Suffix(suffix)) = options.range else {
+            return self.inner.get_opts(location, options).await;
+        };
+        match self.inner.get_opts(location, options.clone()).await {
+            Err(object_store::Error::NotSupported { .. }) => {
+                let meta = self.inner.head(location).await?;
+                let start = meta.size.saturating_sub(suffix);
+                let bounded = GetOptions {
+                    range: (start < meta.size).then_some(GetRange::Bounded(start..meta.size)),
+                    if_match: options.if_match.clone().or(meta.e_tag),
+                    ..options
+                };
+                self.inner.get_opts(location, bounded).await
+            }
+            other => other,
+        }
     }
 
     async fn get_ranges(
