@@ -7,7 +7,7 @@ import path from 'node:path'
 
 function auth(ctx) {
   const t = ctx.target
-  // s3s-fs wants x-amz-content-sha256 on every request; curl signs it as given
+  // s3s (the server's protocol layer) wants x-amz-content-sha256 on every request; curl signs it as given
   return ['--aws-sigv4', `aws:amz:${t.region}:s3`, '--user', `${t.accessKeyId}:${t.secretAccessKey}`,
     '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD']
 }

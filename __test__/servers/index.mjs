@@ -8,6 +8,8 @@
 // Kinds: s3 (s3s-fs, verifies SigV4 and presigned URLs), s3moto (moto: ListMultipartUploads,
 // conditional GET; no signature checks), gcs (fake-gcs-server behind gcs-xml-shim.mjs),
 // azure (azurite blob), webdav (rclone serve webdav). Tools come from `bash scripts/install-tools.sh`.
+// One more kind, only on request and never in the default set: s3mem, the benchmark's in-memory
+// S3 server (bench/s3-server, built by bench/setup.mjs; STOWAGE_BENCH_S3_SERVER overrides its path).
 //
 // Each server runs in its own process group under a small bash watchdog that kills the group
 // when this Node process goes away (even by SIGKILL); stopServers() and process exit kill the
@@ -29,6 +31,10 @@ const ROOT = path.resolve(HERE, '../..')
 const TOOLS = process.env.STOWAGE_TOOLS_DIR || path.join(ROOT, '.tools')
 
 export const ALL_KINDS = ['s3', 's3moto', 'gcs', 'azure', 'webdav']
+// Started only when named in `only` (the bench does); the tests never start it.
+const EXTRA_KINDS = ['s3mem']
+export const BENCH_S3_SERVER = process.env.STOWAGE_BENCH_S3_SERVER ||
+  path.join(ROOT, 'bench', '.tmp', 's3-server-target', 'release', 'bench-s3-server')
 export const BUCKET = 'test-bucket'
 export const AZURITE_ACCOUNT = 'devstoreaccount1'
 export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
@@ -156,6 +162,22 @@ async function startS3sFs(t) {
   })
 }
 
+// The benchmark's S3 server: objects in memory, the protocol (SigV4, presigned URLs) from s3s.
+async function startS3Mem() {
+  if (!fs.existsSync(BENCH_S3_SERVER)) {
+    throw new Error(`stowage test servers: ${BENCH_S3_SERVER} not found; bench/setup.mjs builds it ` +
+      '(cargo build --release --manifest-path bench/s3-server/Cargo.toml --target-dir bench/.tmp/s3-server-target)')
+  }
+  return withPortRetry('bench-s3-server', async (port) => {
+    const p = spawnServer('bench-s3-server', BENCH_S3_SERVER, ['--host', '127.0.0.1', '--port', String(port),
+      '--access-key', S3_ACCESS_KEY, '--secret-key', S3_SECRET_KEY, '--bucket', BUCKET])
+    const endpoint = `http://127.0.0.1:${port}`
+    await waitReady(p, `${endpoint}/`, answers(`${endpoint}/`))
+    return { kind: 'bench-s3-server', endpoint, region: 'us-east-1', bucket: BUCKET, accessKeyId: S3_ACCESS_KEY,
+      secretAccessKey: S3_SECRET_KEY, allowHttp: true, virtualHostedStyle: false, log: p.log }
+  })
+}
+
 async function startMoto(t) {
   return withPortRetry('moto', async (port) => {
     const p = spawnServer('moto', t.motoServer, ['-H', '127.0.0.1', '-p', String(port)])
@@ -273,7 +295,7 @@ async function startWebdav(t) {
   })
 }
 
-const STARTERS = { s3: startS3sFs, s3moto: startMoto, gcs: startGcs, azure: startAzurite, webdav: startWebdav }
+const STARTERS = { s3: startS3sFs, s3moto: startMoto, gcs: startGcs, azure: startAzurite, webdav: startWebdav, s3mem: startS3Mem }
 
 function killGroup(p, signal) {
   try { process.kill(-p.child.pid, signal) } catch {}
@@ -306,8 +328,8 @@ function installExitHooks() {
 export async function startServers({ only } = {}) {
   if (state) throw new Error('stowage test servers: already started; call stopServers() first')
   const kinds = only ?? ALL_KINDS
-  for (const k of kinds) if (!STARTERS[k]) throw new Error(`stowage test servers: unknown kind ${k} (known: ${ALL_KINDS.join(', ')})`)
-  const t = tools()
+  for (const k of kinds) if (!STARTERS[k]) throw new Error(`stowage test servers: unknown kind ${k} (known: ${[...ALL_KINDS, ...EXTRA_KINDS].join(', ')})`)
+  const t = kinds.some((k) => !EXTRA_KINDS.includes(k)) ? tools() : {} // s3mem needs no install-tools.sh
   const base = tempBase()
   fs.mkdirSync(path.join(base, 'logs'))
   state = { base, procs: [], info: null, envBefore: {
