@@ -835,7 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.NativeGetResult = nativeBinding.NativeGetResult
 module.exports.NativeLister = nativeBinding.NativeLister
 module.exports.NativeReader = nativeBinding.NativeReader
 module.exports.NativeStore = nativeBinding.NativeStore

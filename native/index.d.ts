@@ -9,23 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** The answer to `get`: metadata now, bytes on demand. */
-export declare class NativeGetResult {
-  /** Metadata of the object; can be taken once. */
-  takeMeta(): NativeObjectMeta | null
-  /** `[start, end)` of the bytes this result carries. */
-  get range(): Array<number>
-  /** Attributes stored with the object; can be taken once. */
-  takeAttributes(): NativeAttributes | null
-  /** The body as a reader; the body can be taken once. */
-  takeReader(): NativeReader | null
-  /**
-   * The whole body at once if `get` already read it (small objects); else `null`
-   * and the body stays for `takeReader`.
-   */
-  takeReadyBody(): Buffer | null
-}
-
 /** A listing in progress. */
 export declare class NativeLister {
   /** The next page: whatever has arrived, up to 1000 entries; `null` at the end. */
@@ -270,6 +253,21 @@ export interface NativeGetOptions {
   ifModifiedSince?: Date
   ifUnmodifiedSince?: Date
   version?: string
+}
+
+/** The answer to `get`, as one plain object: one crossing into JavaScript per call. */
+export interface NativeGetResult {
+  meta: NativeObjectMeta
+  /** Start of the bytes this result carries. */
+  start: number
+  /** End (exclusive) of the bytes this result carries. */
+  end: number
+  /** Attributes stored with the object; absent when it has none. */
+  attributes?: NativeAttributes
+  /** The whole body, when it was small enough to read within `get`. */
+  body?: Buffer
+  /** The body as a reader, when it was not read within `get`. */
+  reader?: NativeReader
 }
 
 /** Options of `new HTTPStore(url, opts)`. */

@@ -5,7 +5,8 @@
 import type { Readable, Writable } from 'node:stream'
 import { AbortError, ConfigError, StorageError, fromNative } from './errors.js'
 import type { NativeGetOptions, NativeObjectMeta, NativePutOptions, NativeStore } from './native.js'
-import { UploadFeeder, UploadWritable, asBuffer, nodeStream, toStorageError, webStream } from './streams.js'
+import { UploadFeeder, UploadWritable, asBuffer, bufferedReader, nodeStream, toStorageError, webStream } from './streams.js'
+import type { BodyReader } from './streams.js'
 import type {
   Attributes, GetOptions, GetResult, ListResult, ObjectMeta, ObjectStore, PutInput, PutOptions, PutResult,
   ReadStreamOptions, SignMethod, SignOptions,
@@ -44,26 +45,24 @@ export class Store implements ObjectStore {
     const { signal } = opts
     if (signal?.aborted) throw new AbortError(undefined, { path, cause: signal.reason })
     const result = await call(path, () => this.#native.get(path, nativeGetOptions(opts)), signal)
-    const meta = toMeta(result.takeMeta()!)
-    const [start = 0, end = 0] = result.range
-    const attrs = result.takeAttributes()
+    const { start, end } = result
     const attributes: Attributes = { metadata: {} }
-    for (const [key, value] of Object.entries(attrs ?? {})) {
+    for (const [key, value] of Object.entries(result.attributes ?? {})) {
       if (value !== null && value !== undefined) (attributes as unknown as Record<string, unknown>)[key] = value
     }
+    let source: BodyReader | undefined = result.reader ?? bufferedReader(result.body!)
     const takeReader = () => {
-      const reader = result.takeReader()
-      if (!reader) throw new StorageError('the body of this GetResult has already been read', 'GENERIC', { path })
-      return reader
+      if (!source) throw new StorageError('the body of this GetResult has already been read', 'GENERIC', { path })
+      const taken = source
+      source = undefined
+      return taken
     }
     const bytes = async () => {
-      const ready = result.takeReadyBody()
-      if (ready) return ready
-      const reader = takeReader()
-      return call(path, () => reader.readAll(end - start), signal)
+      const taken = takeReader()
+      return call(path, () => taken.readAll(end - start), signal)
     }
     return {
-      meta,
+      meta: toMeta(result.meta),
       range: { start, end },
       attributes,
       bytes,
@@ -131,7 +130,7 @@ export class Store implements ObjectStore {
       : { start: start ?? 0, ...(end === undefined ? {} : { end: end + 1 }) }
     const open = async () => {
       const result = await this.#native.get(path, nativeGetOptions({ range }))
-      return result.takeReader()!
+      return result.reader ?? bufferedReader(result.body!)
     }
     return nodeStream(open, path, signal)
   }

@@ -9,11 +9,29 @@ import type { NativeReader, NativeUpload } from './native.js'
 import type { Progress, PutResult } from './types.js'
 
 /** A source of chunks that may fail with a native error. */
-export type ChunkSource = () => Promise<NativeReader>
+/** What a stream pulls chunks from: a native reader, or a body `get` already read. */
+export type BodyReader = Pick<NativeReader, 'read' | 'readAll' | 'cancel'>
+
+export type ChunkSource = () => Promise<BodyReader>
+
+/** A body already in memory (small objects are read within `get`), as a one-chunk reader. */
+export function bufferedReader(body: Buffer): BodyReader {
+  let left: Buffer | null = body
+  const take = () => {
+    const chunk = left
+    left = null
+    return chunk
+  }
+  return {
+    read: async () => take(),
+    readAll: async () => take() ?? Buffer.alloc(0),
+    cancel: () => void take(),
+  }
+}
 
 /** A web `ReadableStream` over a native reader, opened lazily. */
 export function webStream(open: ChunkSource, path: string, signal?: AbortSignal): ReadableStream<Uint8Array> {
-  let reader: NativeReader | undefined
+  let reader: BodyReader | undefined
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -35,7 +53,7 @@ export function webStream(open: ChunkSource, path: string, signal?: AbortSignal)
 
 /** A Node `Readable` over a native reader, opened on the first read. */
 export function nodeStream(open: ChunkSource, path: string, signal?: AbortSignal): Readable {
-  let reader: NativeReader | undefined
+  let reader: BodyReader | undefined
   const stream = new Readable({
     // Room for one chunk (up to 1 MiB) beyond the one being consumed: the next read is in
     // flight while the consumer works.

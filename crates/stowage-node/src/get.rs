@@ -3,18 +3,21 @@
 use std::ops::Range;
 
 use chrono::{DateTime, Utc};
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 use object_store::{GetOptions, GetRange, ObjectStoreExt};
 
 use crate::error::{StorageFailure, StorageResult};
-use crate::guard::guarded;
+use crate::js_bytes::JsBytes;
+use crate::local_get::get_blocking;
 use crate::meta::{NativeAttributes, NativeObjectMeta};
+use crate::promise::promise_blocking;
 use crate::reader::{ByteSource, NativeReader};
 use crate::store::NativeStore;
 
 /// Bodies up to this size are read within `get` (one native call instead of two).
-const EAGER_BODY_LIMIT: usize = 256 * 1024;
+pub const EAGER_BODY_LIMIT: usize = 256 * 1024;
 
 /// Options of `get`, flattened by the TypeScript layer.
 #[napi(object)]
@@ -77,66 +80,41 @@ pub fn get_options(options: Option<NativeGetOptions>) -> StorageResult<GetOption
     }
 }
 
-/// The answer to `get`: metadata now, bytes on demand.
-#[napi]
+/// The answer to `get`, as one plain object: one crossing into JavaScript per call.
+#[napi(object, object_from_js = false)]
 pub struct NativeGetResult {
-    meta: Option<NativeObjectMeta>,
-    range: Vec<f64>,
-    attributes: Option<NativeAttributes>,
-    source: Option<ByteSource>,
-}
-
-#[napi]
-impl NativeGetResult {
-    /// Metadata of the object; can be taken once.
-    #[napi]
-    pub fn take_meta(&mut self) -> Option<NativeObjectMeta> {
-        self.meta.take()
-    }
-
-    /// `[start, end)` of the bytes this result carries.
-    #[napi(getter)]
-    pub fn range(&self) -> Vec<f64> {
-        self.range.clone()
-    }
-
-    /// Attributes stored with the object; can be taken once.
-    #[napi]
-    pub fn take_attributes(&mut self) -> Option<NativeAttributes> {
-        self.attributes.take()
-    }
-
-    /// The body as a reader; the body can be taken once.
-    #[napi]
-    pub fn take_reader(&mut self) -> Option<NativeReader> {
-        self.source.take().map(NativeReader::new)
-    }
-
-    /// The whole body at once if `get` already read it (small objects); else `null`
-    /// and the body stays for `takeReader`.
-    #[napi]
-    pub fn take_ready_body(&mut self) -> Option<Buffer> {
-        match self.source.take() {
-            Some(ByteSource::Ready(body)) => Some(Buffer::from(body)),
-            other => {
-                self.source = other;
-                None
-            }
-        }
-    }
+    pub meta: NativeObjectMeta,
+    /// Start of the bytes this result carries.
+    pub start: f64,
+    /// End (exclusive) of the bytes this result carries.
+    pub end: f64,
+    /// Attributes stored with the object; absent when it has none.
+    pub attributes: Option<NativeAttributes>,
+    /// The whole body, when it was small enough to read within `get`.
+    #[napi(ts_type = "Buffer")]
+    pub body: Option<JsBytes>,
+    /// The body as a reader, when it was not read within `get`.
+    pub reader: Option<NativeReader>,
 }
 
 #[napi]
 impl NativeStore {
     /// Fetch an object (or part of it) with optional conditions.
     #[napi]
-    pub async fn get(
+    pub fn get<'env>(
         &self,
+        env: &'env Env,
         path: String,
         options: Option<NativeGetOptions>,
-    ) -> napi::Result<NativeGetResult> {
+    ) -> napi::Result<PromiseRaw<'env, NativeGetResult>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        if let Some(fs) = inner.local_fs.clone() {
+            return promise_blocking(env, move || {
+                let options = get_options(options)?;
+                Ok(get_blocking(&inner, &fs, &path, options)?)
+            });
+        }
+        self.run(env, async move {
             let path = inner.key(&path)?;
             let options = get_options(options)?;
             let result = inner.store.get_opts(&path, options).await?;
@@ -144,41 +122,49 @@ impl NativeStore {
             let mut source = ByteSource::new(result.payload, range.clone());
             let len = (range.end - range.start) as usize;
             // A small body is read now, saving JavaScript a second call into Rust.
-            if len <= EAGER_BODY_LIMIT {
-                source = ByteSource::Ready(source.read_all(len).await?);
-            }
+            let (body, reader) = if len <= EAGER_BODY_LIMIT {
+                (Some(JsBytes(source.read_all(len).await?)), None)
+            } else {
+                (None, Some(NativeReader::new(source)))
+            };
             Ok(NativeGetResult {
-                meta: Some(result.meta.into()),
-                range: vec![range.start as f64, range.end as f64],
-                attributes: Some(NativeAttributes::from(&result.attributes)),
-                source: Some(source),
+                meta: result.meta.into(),
+                start: range.start as f64,
+                end: range.end as f64,
+                attributes: NativeAttributes::from_stored(&result.attributes),
+                body,
+                reader,
             })
         })
-        .await
     }
 
     /// The bytes `[start, end)` of an object.
-    #[napi]
-    pub async fn get_range(&self, path: String, start: f64, end: f64) -> napi::Result<Buffer> {
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn get_range<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+        start: f64,
+        end: f64,
+    ) -> napi::Result<PromiseRaw<'env, JsBytes>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let path = inner.key(&path)?;
             let range = byte_range(start, end)?;
-            let bytes = inner.store.get_range(&path, range).await?;
-            Ok(Buffer::from(Vec::from(bytes)))
+            Ok(JsBytes(inner.store.get_range(&path, range).await?))
         })
-        .await
     }
 
     /// Several byte ranges of one object, fetched with coalesced requests.
-    #[napi]
-    pub async fn get_ranges(
+    #[napi(ts_return_type = "Promise<Array<Buffer>>")]
+    pub fn get_ranges<'env>(
         &self,
+        env: &'env Env,
         path: String,
         ranges: Vec<Vec<f64>>,
-    ) -> napi::Result<Vec<Buffer>> {
+    ) -> napi::Result<PromiseRaw<'env, Vec<JsBytes>>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let path = inner.key(&path)?;
             let ranges = ranges
                 .iter()
@@ -190,22 +176,21 @@ impl NativeStore {
                 })
                 .collect::<StorageResult<Vec<_>>>()?;
             let parts = inner.store.get_ranges(&path, &ranges).await?;
-            Ok(parts
-                .into_iter()
-                .map(|b| Buffer::from(Vec::from(b)))
-                .collect())
+            Ok(parts.into_iter().map(JsBytes).collect())
         })
-        .await
     }
 
     /// Metadata of an object, without its bytes.
     #[napi]
-    pub async fn head(&self, path: String) -> napi::Result<NativeObjectMeta> {
+    pub fn head<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+    ) -> napi::Result<PromiseRaw<'env, NativeObjectMeta>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let path = inner.key(&path)?;
             Ok(inner.store.head(&path).await?.into())
         })
-        .await
     }
 }

@@ -4,7 +4,10 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
+use crate::promise::promise;
 use futures::FutureExt;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{StorageFailure, StorageResult};
@@ -17,11 +20,16 @@ pub async fn guarded<T>(fut: impl Future<Output = StorageResult<T>>) -> napi::Re
 async fn catch_panic<T>(fut: impl Future<Output = StorageResult<T>>) -> StorageResult<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(result) => result,
-        Err(panic) => Err(StorageFailure::generic(format!(
-            "internal error in stowage (panic): {}",
-            panic_message(panic.as_ref())
-        ))),
+        Err(panic) => Err(panic_failure(panic.as_ref())),
     }
+}
+
+/// The failure a caught panic becomes.
+pub fn panic_failure(panic: &(dyn std::any::Any + Send)) -> StorageFailure {
+    StorageFailure::generic(format!(
+        "internal error in stowage (panic): {}",
+        panic_message(panic)
+    ))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -36,16 +44,19 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Panics inside the native module on purpose; tests use it to prove a panic
 /// becomes a rejected promise and the process lives on.
-#[napi(js_name = "__panicForTest")]
+#[napi(js_name = "__panicForTest", ts_return_type = "Promise<void>")]
 #[cfg_attr(test, allow(dead_code))]
-pub async fn panic_for_test(message: String) -> napi::Result<()> {
-    guarded(async move {
-        if message.is_empty() {
-            return Ok(());
-        }
-        panic!("{message}");
-    })
-    .await
+pub fn panic_for_test(env: &Env, message: String) -> napi::Result<PromiseRaw<'_, ()>> {
+    promise(
+        env,
+        false,
+        guarded(async move {
+            if message.is_empty() {
+                return Ok(());
+            }
+            panic!("{message}");
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::promise::promise;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 use object_store::path::Path;
 use object_store::ObjectMeta;
@@ -35,32 +38,38 @@ pub struct NativeLister {
 #[napi]
 impl NativeLister {
     /// The next page: whatever has arrived, up to 1000 entries; `null` at the end.
-    #[napi]
-    pub async fn next_page(&self) -> napi::Result<Option<Vec<NativeObjectMeta>>> {
+    #[napi(ts_return_type = "Promise<Array<NativeObjectMeta> | null>")]
+    pub fn next_page<'env>(
+        &self,
+        env: &'env Env,
+    ) -> napi::Result<PromiseRaw<'env, Option<Vec<NativeObjectMeta>>>> {
         let stream = self.stream.clone();
-        guarded(async move {
-            let mut guard = stream.lock().await;
-            let Some(entries) = guard.as_mut() else {
-                return Ok(None);
-            };
-            let Some(first) = entries.next().await else {
-                *guard = None;
-                return Ok(None);
-            };
-            let mut page = vec![NativeObjectMeta::from(first?)];
-            while page.len() < PAGE_SIZE {
-                match entries.next().now_or_never() {
-                    Some(Some(entry)) => page.push(entry?.into()),
-                    Some(None) => {
-                        *guard = None;
-                        break;
+        promise(
+            env,
+            false,
+            guarded(async move {
+                let mut guard = stream.lock().await;
+                let Some(entries) = guard.as_mut() else {
+                    return Ok(None);
+                };
+                let Some(first) = entries.next().await else {
+                    *guard = None;
+                    return Ok(None);
+                };
+                let mut page = vec![NativeObjectMeta::from(first?)];
+                while page.len() < PAGE_SIZE {
+                    match entries.next().now_or_never() {
+                        Some(Some(entry)) => page.push(entry?.into()),
+                        Some(None) => {
+                            *guard = None;
+                            break;
+                        }
+                        None => break,
                     }
-                    None => break,
                 }
-            }
-            Ok(Some(page))
-        })
-        .await
+                Ok(Some(page))
+            }),
+        )
     }
 }
 
@@ -94,12 +103,13 @@ impl NativeStore {
 
     /// One level under `prefix`: its objects and its sub-directories.
     #[napi]
-    pub async fn list_with_delimiter(
+    pub fn list_with_delimiter<'env>(
         &self,
+        env: &'env Env,
         prefix: Option<String>,
-    ) -> napi::Result<NativeListResult> {
+    ) -> napi::Result<PromiseRaw<'env, NativeListResult>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let prefix = parse_prefix(prefix.as_deref())?;
             if let (Some(root), Some(prefix)) = (&inner.local_root, &prefix) {
                 root.confine(prefix)?;
@@ -114,6 +124,5 @@ impl NativeStore {
                     .collect(),
             })
         })
-        .await
     }
 }

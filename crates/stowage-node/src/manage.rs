@@ -2,11 +2,12 @@
 
 use futures::StreamExt;
 use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 use object_store::ObjectStoreExt;
 
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
-use crate::guard::guarded;
 use crate::store::NativeStore;
 
 /// Deleting what is already gone succeeds, as on S3, whatever the backend.
@@ -20,10 +21,14 @@ fn ignore_missing(result: object_store::Result<()>) -> StorageResult<()> {
 #[napi]
 impl NativeStore {
     /// Delete one object or many (batched where the backend allows).
-    #[napi]
-    pub async fn delete(&self, paths: Either<String, Vec<String>>) -> napi::Result<()> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete<'env>(
+        &self,
+        env: &'env Env,
+        paths: Either<String, Vec<String>>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let paths = match paths {
                 Either::A(one) => vec![one],
                 Either::B(many) => many,
@@ -42,14 +47,19 @@ impl NativeStore {
             }
             Ok(())
         })
-        .await
     }
 
     /// Copy `from` to `to`; with `overwrite: false`, fail if `to` exists.
-    #[napi]
-    pub async fn copy(&self, from: String, to: String, overwrite: bool) -> napi::Result<()> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn copy<'env>(
+        &self,
+        env: &'env Env,
+        from: String,
+        to: String,
+        overwrite: bool,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let (from, to) = (inner.key(&from)?, inner.key(&to)?);
             if overwrite {
                 inner.store.copy(&from, &to).await?;
@@ -58,14 +68,19 @@ impl NativeStore {
             }
             Ok(())
         })
-        .await
     }
 
     /// Move `from` to `to`; with `overwrite: false`, fail if `to` exists.
-    #[napi]
-    pub async fn rename(&self, from: String, to: String, overwrite: bool) -> napi::Result<()> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn rename<'env>(
+        &self,
+        env: &'env Env,
+        from: String,
+        to: String,
+        overwrite: bool,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let (from, to) = (inner.key(&from)?, inner.key(&to)?);
             if overwrite {
                 inner.store.rename(&from, &to).await?;
@@ -74,6 +89,5 @@ impl NativeStore {
             }
             Ok(())
         })
-        .await
     }
 }

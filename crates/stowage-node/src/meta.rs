@@ -67,6 +67,13 @@ impl From<&NativeAttributes> for Attributes {
     }
 }
 
+impl NativeAttributes {
+    /// The attributes stored with an object, or `None` when it has none.
+    pub fn from_stored(attrs: &Attributes) -> Option<Self> {
+        (!attrs.is_empty()).then(|| Self::from(attrs))
+    }
+}
+
 impl From<&Attributes> for NativeAttributes {
     fn from(attrs: &Attributes) -> Self {
         let mut out = NativeAttributes {

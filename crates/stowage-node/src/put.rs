@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::promise::promise;
 use bytes::Bytes;
 use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 use object_store::{Attributes, PutMode, PutOptions, PutPayload, UpdateVersion};
 use tokio::sync::Mutex;
@@ -145,14 +148,15 @@ impl NativeStore {
     /// Write `data` to `path`: one request up to `chunkSize`, a concurrent
     /// multipart upload above it.
     #[napi]
-    pub async fn put(
+    pub fn put<'env>(
         &self,
+        env: &'env Env,
         path: String,
         data: Buffer,
         options: Option<NativePutOptions>,
-    ) -> napi::Result<NativePutResult> {
+    ) -> napi::Result<PromiseRaw<'env, NativePutResult>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let path = inner.key(&path)?;
             let settings = WriteSettings::try_from(options)?.for_store(&inner);
             let data = borrow_buffer(data);
@@ -172,7 +176,6 @@ impl NativeStore {
             upload.write(data).await?;
             Ok(upload.finish().await?.into())
         })
-        .await
     }
 
     /// Start a streamed upload to `path`; nothing is visible until `finish()`.
@@ -201,27 +204,42 @@ impl NativeUpload {
     /// Add bytes; resolves when they are accepted within the concurrency limit,
     /// with the number of bytes the server has confirmed so far.
     #[napi]
-    pub async fn write(&self, chunk: Buffer) -> napi::Result<f64> {
+    pub fn write<'env>(
+        &self,
+        env: &'env Env,
+        chunk: Buffer,
+    ) -> napi::Result<PromiseRaw<'env, f64>> {
         let upload = self.upload.clone();
-        guarded(async move {
-            let confirmed = upload.lock().await.write(borrow_buffer(chunk)).await?;
-            Ok(confirmed as f64)
-        })
-        .await
+        promise(
+            env,
+            false,
+            guarded(async move {
+                let confirmed = upload.lock().await.write(borrow_buffer(chunk)).await?;
+                Ok(confirmed as f64)
+            }),
+        )
     }
 
     /// Upload the rest and make the object visible.
     #[napi]
-    pub async fn finish(&self) -> napi::Result<NativePutResult> {
+    pub fn finish<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, NativePutResult>> {
         let upload = self.upload.clone();
-        guarded(async move { Ok(upload.lock().await.finish().await?.into()) }).await
+        promise(
+            env,
+            false,
+            guarded(async move { Ok(upload.lock().await.finish().await?.into()) }),
+        )
     }
 
     /// Abandon the upload, removing any parts already on the server.
-    #[napi]
-    pub async fn abort(&self) -> napi::Result<()> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn abort<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let upload = self.upload.clone();
-        guarded(async move { upload.lock().await.abort().await }).await
+        promise(
+            env,
+            false,
+            guarded(async move { upload.lock().await.abort().await }),
+        )
     }
 
     /// Bytes confirmed by the server so far.

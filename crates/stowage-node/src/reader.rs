@@ -13,13 +13,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 use object_store::GetResultPayload;
 use tokio::sync::Mutex;
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
+use crate::js_bytes::JsBytes;
+use crate::promise::promise;
 
 pub const READ_CHUNK: usize = 1024 * 1024;
 /// A network chunk smaller than this is held back until more arrives (or the body ends).
@@ -27,13 +30,8 @@ pub const MIN_BATCH: usize = 256 * 1024;
 
 /// Where the bytes of a `get` come from.
 pub enum ByteSource {
-    File {
-        file: Arc<File>,
-        range: Range<u64>,
-    },
+    File { file: Arc<File>, range: Range<u64> },
     Stream(BoxStream<'static, object_store::Result<Bytes>>),
-    /// A body already read whole (small objects are read within `get` itself).
-    Ready(Vec<u8>),
     Finished,
 }
 
@@ -49,13 +47,9 @@ impl ByteSource {
     }
 
     /// The next chunk, or `None` at the end.
-    pub async fn next_chunk(&mut self) -> StorageResult<Option<Vec<u8>>> {
+    pub async fn next_chunk(&mut self) -> StorageResult<Option<Bytes>> {
         match self {
             Self::Finished => Ok(None),
-            Self::Ready(_) => match std::mem::replace(self, Self::Finished) {
-                Self::Ready(body) => Ok(Some(body)),
-                _ => unreachable!(),
-            },
             Self::File { file, range } => {
                 if range.is_empty() {
                     *self = Self::Finished;
@@ -64,7 +58,7 @@ impl ByteSource {
                 let len = (range.end - range.start).min(READ_CHUNK as u64) as usize;
                 let chunk = read_file_at(file.clone(), range.start, len).await?;
                 range.start += len as u64;
-                Ok(Some(chunk))
+                Ok(Some(chunk.into()))
             }
             Self::Stream(stream) => {
                 let Some(first) = stream.next().await.transpose()? else {
@@ -72,7 +66,7 @@ impl ByteSource {
                     return Ok(None);
                 };
                 if first.len() >= MIN_BATCH {
-                    return Ok(Some(Vec::from(first)));
+                    return Ok(Some(first));
                 }
                 let mut batch = Vec::with_capacity(READ_CHUNK);
                 batch.extend_from_slice(&first);
@@ -97,31 +91,32 @@ impl ByteSource {
                 if ended {
                     *self = Self::Finished;
                 }
-                Ok(Some(batch))
+                Ok(Some(batch.into()))
             }
         }
     }
 
-    /// Everything that is left, in one allocation when the size is known.
-    pub async fn read_all(&mut self, size_hint: usize) -> StorageResult<Vec<u8>> {
-        if let Self::Ready(_) = self {
-            return Ok(self.next_chunk().await?.unwrap_or_default());
-        }
+    /// Everything that is left: one chunk as it came, or several joined in one allocation.
+    pub async fn read_all(&mut self, size_hint: usize) -> StorageResult<Bytes> {
         if let Self::File { file, range } = self {
             let len = (range.end - range.start) as usize;
             let all = read_file_at(file.clone(), range.start, len).await?;
             *self = Self::Finished;
-            return Ok(all);
+            return Ok(all.into());
         }
-        let mut all = Vec::with_capacity(size_hint);
+        let Some(first) = self.next_chunk().await? else {
+            return Ok(Bytes::new());
+        };
+        let Some(second) = self.next_chunk().await? else {
+            return Ok(first);
+        };
+        let mut all = Vec::with_capacity(size_hint.max(first.len() + second.len()));
+        all.extend_from_slice(&first);
+        all.extend_from_slice(&second);
         while let Some(chunk) = self.next_chunk().await? {
-            if all.is_empty() && chunk.len() >= size_hint {
-                all = chunk;
-            } else {
-                all.extend_from_slice(&chunk);
-            }
+            all.extend_from_slice(&chunk);
         }
-        Ok(all)
+        Ok(all.into())
     }
 }
 
@@ -160,21 +155,33 @@ impl NativeReader {
 #[napi]
 impl NativeReader {
     /// The next chunk (at most 1 MiB), or `null` at the end.
-    #[napi]
-    pub async fn read(&self) -> napi::Result<Option<Buffer>> {
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn read<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Option<JsBytes>>> {
         let source = self.source.clone();
-        guarded(async move { Ok(source.lock().await.next_chunk().await?.map(Buffer::from)) }).await
+        promise(
+            env,
+            false,
+            guarded(async move { Ok(source.lock().await.next_chunk().await?.map(JsBytes)) }),
+        )
     }
 
     /// Everything that is left, as one buffer.
-    #[napi]
-    pub async fn read_all(&self, size_hint: f64) -> napi::Result<Buffer> {
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn read_all<'env>(
+        &self,
+        env: &'env Env,
+        size_hint: f64,
+    ) -> napi::Result<PromiseRaw<'env, JsBytes>> {
         let source = self.source.clone();
-        guarded(async move {
-            let all = source.lock().await.read_all(size_hint as usize).await?;
-            Ok(Buffer::from(all))
-        })
-        .await
+        promise(
+            env,
+            false,
+            guarded(async move {
+                Ok(JsBytes(
+                    source.lock().await.read_all(size_hint as usize).await?,
+                ))
+            }),
+        )
     }
 
     /// Stop reading and release the connection or file.

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use http::Method;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{StorageFailure, StorageResult};
-use crate::guard::guarded;
 use crate::store::NativeStore;
 
 /// The longest expiry any backend accepts (S3's SigV4 limit: 7 days).
@@ -38,14 +39,15 @@ fn expiry(seconds: Option<f64>) -> StorageResult<Duration> {
 impl NativeStore {
     /// Presigned URLs for `paths`, valid for `expiresIn` seconds (default 3600).
     #[napi]
-    pub async fn sign_urls(
+    pub fn sign_urls<'env>(
         &self,
+        env: &'env Env,
         method_name: String,
         paths: Vec<String>,
         expires_in: Option<f64>,
-    ) -> napi::Result<Vec<String>> {
+    ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
         let inner = self.inner.clone();
-        guarded(async move {
+        self.run(env, async move {
             let method = method(&method_name)?;
             let expires_in = expiry(expires_in)?;
             let signer = inner.signer()?.clone();
@@ -56,7 +58,6 @@ impl NativeStore {
             let urls = signer.signed_urls(method, &paths, expires_in).await?;
             Ok(urls.into_iter().map(String::from).collect())
         })
-        .await
     }
 }
 

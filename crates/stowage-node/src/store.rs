@@ -3,16 +3,23 @@
 //! Operations live in their own modules (`put.rs`, `get.rs`, ...) as further
 //! `#[napi] impl NativeStore` blocks; this module holds what they share.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::Env;
+
 use napi_derive::napi;
+use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::ObjectStore;
 
 use crate::confine::LocalRoot;
 use crate::error::{StorageFailure, StorageResult};
+use crate::guard::guarded;
 use crate::key::parse_key;
+use crate::promise::promise;
 
 /// What an operation needs to reach one configured store.
 pub struct StoreInner {
@@ -24,8 +31,13 @@ pub struct StoreInner {
     pub prefix: Option<Path>,
     /// Set for `LocalStore`: every path is confined to this directory.
     pub local_root: Option<LocalRoot>,
+    /// Set for `LocalStore`: the filesystem behind `store`, for reads done in one blocking call.
+    pub local_fs: Option<Arc<LocalFileSystem>>,
     /// A description without secrets, for `util.inspect` and errors.
     pub description: String,
+    /// Operations finish without waiting on I/O or threads (`MemoryStore`), so their
+    /// futures are polled on the calling thread first.
+    pub never_waits: bool,
 }
 
 /// A handle on one configured object store; cheap to share across calls.
@@ -39,6 +51,17 @@ impl NativeStore {
         Self {
             inner: Arc::new(inner),
         }
+    }
+}
+
+impl NativeStore {
+    /// A promise of `op`'s outcome; failures become `StorageError`s, panics `GENERIC` ones.
+    pub(crate) fn run<'env, T, F>(&self, env: &'env Env, op: F) -> napi::Result<PromiseRaw<'env, T>>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = StorageResult<T>> + Send + 'static,
+    {
+        promise(env, self.inner.never_waits, guarded(op))
     }
 }
 

@@ -23,14 +23,18 @@ pub fn local_store(root: &str, mkdir: bool) -> StorageResult<StoreInner> {
         )));
     }
     let root = LocalRoot::open(FsPath::new(root), mkdir)?;
-    let fs = LocalFileSystem::new_with_prefix(root.dir())
-        .map_err(|err| StorageFailure::invalid_config(err.to_string()))?;
+    let fs = Arc::new(
+        LocalFileSystem::new_with_prefix(root.dir())
+            .map_err(|err| StorageFailure::invalid_config(err.to_string()))?,
+    );
     Ok(StoreInner {
-        store: Arc::new(fs),
+        store: fs.clone(),
+        local_fs: Some(fs),
         signer: None,
         prefix: None,
         description: format!("LocalStore({})", root.dir().display()),
         local_root: Some(root),
+        never_waits: false,
     })
 }
 
