@@ -10,9 +10,9 @@ use object_store::{GetOptions, GetRange, ObjectStoreExt};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::js_bytes::JsBytes;
-use crate::local_get::get_blocking;
+use crate::local_ops::get_local;
 use crate::meta::{NativeAttributes, NativeObjectMeta};
-use crate::promise::promise_blocking;
+use crate::promise::promise_on_file_thread;
 use crate::reader::{ByteSource, NativeReader};
 use crate::store::NativeStore;
 
@@ -108,10 +108,9 @@ impl NativeStore {
         options: Option<NativeGetOptions>,
     ) -> napi::Result<PromiseRaw<'env, NativeGetResult>> {
         let inner = self.inner.clone();
-        if let Some(fs) = inner.local_fs.clone() {
-            return promise_blocking(env, move || {
-                let options = get_options(options)?;
-                Ok(get_blocking(&inner, &fs, &path, options)?)
+        if inner.is_local() {
+            return promise_on_file_thread(env, move || {
+                Ok(get_local(&inner, &path, get_options(options)?)?)
             });
         }
         self.run(env, async move {

@@ -20,6 +20,7 @@ use std::task::{Context, Poll, Waker};
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env, JsError};
 
+use crate::file_threads::run_on_file_thread;
 use crate::guard::panic_failure;
 
 /// Turns a finished operation into a JavaScript value or error, on the JavaScript thread.
@@ -89,9 +90,12 @@ where
     Ok(PromiseRaw::new(raw_env, promise))
 }
 
-/// Run `work` on the blocking thread pool and return a promise of its output. The result
-/// goes straight from that thread to JavaScript's queue, with no async worker in between.
-pub fn promise_blocking<'env, T, W>(env: &'env Env, work: W) -> napi::Result<PromiseRaw<'env, T>>
+/// Run `work` on a file thread (outside the async runtime) and return a promise of its
+/// output. The result goes straight from that thread to JavaScript's queue.
+pub fn promise_on_file_thread<'env, T, W>(
+    env: &'env Env,
+    work: W,
+) -> napi::Result<PromiseRaw<'env, T>>
 where
     T: ToNapiValue + Send + 'static,
     W: FnOnce() -> napi::Result<T> + Send + 'static,
@@ -102,7 +106,7 @@ where
     check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
     let queue = enqueue_start(raw_env)?;
     let deferred = Deferred(deferred);
-    napi::bindgen_prelude::spawn_blocking(move || {
+    run_on_file_thread(move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
             .unwrap_or_else(|panic| Err(panic_failure(panic.as_ref()).into()));
         deliver(&queue, deferred, outcome)

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::promise::promise;
+use crate::local_ops::put_local;
+use crate::promise::{promise, promise_on_file_thread};
 use bytes::Bytes;
 use napi::bindgen_prelude::Buffer;
 use napi::bindgen_prelude::PromiseRaw;
@@ -156,6 +157,17 @@ impl NativeStore {
         options: Option<NativePutOptions>,
     ) -> napi::Result<PromiseRaw<'env, NativePutResult>> {
         let inner = self.inner.clone();
+        if inner.is_local() {
+            // A local file is written in one go whatever its size: no parts to send.
+            return promise_on_file_thread(env, move || {
+                let settings = WriteSettings::try_from(options)?.for_store(&inner);
+                let options = PutOptions {
+                    mode: settings.mode,
+                    ..Default::default()
+                };
+                Ok(put_local(&inner, &path, borrow_buffer(data), options)?.into())
+            });
+        }
         self.run(env, async move {
             let path = inner.key(&path)?;
             let settings = WriteSettings::try_from(options)?.for_store(&inner);

@@ -10,7 +10,6 @@ use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::Env;
 
 use napi_derive::napi;
-use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::ObjectStore;
@@ -31,8 +30,6 @@ pub struct StoreInner {
     pub prefix: Option<Path>,
     /// Set for `LocalStore`: every path is confined to this directory.
     pub local_root: Option<LocalRoot>,
-    /// Set for `LocalStore`: the filesystem behind `store`, for reads done in one blocking call.
-    pub local_fs: Option<Arc<LocalFileSystem>>,
     /// A description without secrets, for `util.inspect` and errors.
     pub description: String,
     /// Operations finish without waiting on I/O or threads (`MemoryStore`), so their
@@ -73,6 +70,11 @@ impl StoreInner {
             root.confine(&path)?;
         }
         Ok(path)
+    }
+
+    /// A `LocalStore`, whose single-request operations run as one job on a file thread.
+    pub fn is_local(&self) -> bool {
+        self.local_root.is_some()
     }
 
     /// `LocalFileSystem` cannot keep attributes; DESIGN.md has them dropped, not refused.

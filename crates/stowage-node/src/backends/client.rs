@@ -414,7 +414,6 @@ pub fn assemble<S: ObjectStore>(
         signer,
         prefix,
         local_root: None,
-        local_fs: None,
         description,
         never_waits: false,
     })

@@ -23,13 +23,10 @@ pub fn local_store(root: &str, mkdir: bool) -> StorageResult<StoreInner> {
         )));
     }
     let root = LocalRoot::open(FsPath::new(root), mkdir)?;
-    let fs = Arc::new(
-        LocalFileSystem::new_with_prefix(root.dir())
-            .map_err(|err| StorageFailure::invalid_config(err.to_string()))?,
-    );
+    let fs = LocalFileSystem::new_with_prefix(root.dir())
+        .map_err(|err| StorageFailure::invalid_config(err.to_string()))?;
     Ok(StoreInner {
-        store: fs.clone(),
-        local_fs: Some(fs),
+        store: Arc::new(fs),
         signer: None,
         prefix: None,
         description: format!("LocalStore({})", root.dir().display()),

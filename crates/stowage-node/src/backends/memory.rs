@@ -11,7 +11,6 @@ pub fn memory_store() -> StoreInner {
         signer: None,
         prefix: None,
         local_root: None,
-        local_fs: None,
         description: "MemoryStore".to_string(),
         never_waits: true,
     }
