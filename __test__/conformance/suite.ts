@@ -126,6 +126,32 @@ export function describeConformance(name: string, makeBackend: () => Promise<Bac
         })
       }
 
+      it('keeps what was put, not the caller\'s Buffer: reusing it afterwards changes nothing', async () => {
+        const path = key('reuse/buffer.txt')
+        const data = Buffer.from('original bytes')
+        await store.put(path, data)
+        data.fill(0x78)
+        expect((await (await store.get(path)).bytes()).toString()).toBe('original bytes')
+        expect((await store.getRange(path, 0, 8)).toString()).toBe('original')
+        const read = await (await store.get(path)).bytes()
+        read.fill(0x79) // nor does changing what a read returned
+        expect((await (await store.get(path)).bytes()).toString()).toBe('original bytes')
+      })
+
+      it('a stream that reuses one buffer for every chunk is stored as it was sent', async () => {
+        const path = key('reuse/stream.bin')
+        const chunk = Buffer.alloc(64 * 1024)
+        async function* reusing() {
+          for (const fill of [0x61, 0x62, 0x63]) {
+            chunk.fill(fill) // the previous chunk's write has resolved: its buffer is ours again
+            yield chunk
+          }
+        }
+        await store.put(path, reusing())
+        const expected = Buffer.concat([0x61, 0x62, 0x63].map((fill) => Buffer.alloc(64 * 1024, fill)))
+        expect(sha256(await (await store.get(path)).bytes())).toBe(sha256(expected))
+      })
+
       it('a 64 MiB Readable goes up in parts and reads back byte-identical', async () => {
         const { stream, digest } = randomReadable(64 * MiB)
         const path = key('stream/64mib.bin')

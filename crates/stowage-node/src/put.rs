@@ -171,7 +171,11 @@ impl NativeStore {
         self.run(env, async move {
             let path = inner.key(&path)?;
             let settings = WriteSettings::try_from(options)?.for_store(&inner);
-            let data = borrow_buffer(data);
+            let data = if inner.in_process {
+                Bytes::copy_from_slice(&data) // the caller may reuse its buffer after the put
+            } else {
+                borrow_buffer(data)
+            };
             if data.len() <= settings.chunk_size || !matches!(settings.mode, PutMode::Overwrite) {
                 let options = PutOptions {
                     mode: settings.mode,
@@ -226,7 +230,13 @@ impl NativeUpload {
             env,
             false,
             guarded(async move {
-                let confirmed = upload.lock().await.write(borrow_buffer(chunk)).await?;
+                // Copied: the write resolves while the bytes may still wait for their part, and
+                // a stream is free to reuse a chunk's buffer once its write has resolved.
+                let confirmed = upload
+                    .lock()
+                    .await
+                    .write(Bytes::copy_from_slice(&chunk))
+                    .await?;
                 Ok(confirmed as f64)
             }),
         )

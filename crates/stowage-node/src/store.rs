@@ -32,9 +32,10 @@ pub struct StoreInner {
     pub local_root: Option<LocalRoot>,
     /// A description without secrets, for `util.inspect` and errors.
     pub description: String,
-    /// Operations finish without waiting on I/O or threads (`MemoryStore`), so their
-    /// futures are polled on the calling thread first.
-    pub never_waits: bool,
+    /// The store lives in this process (`MemoryStore`): its operations finish without
+    /// waiting, so their futures are polled on the calling thread first, and it keeps the
+    /// very bytes it is given, so a put copies the caller's buffer.
+    pub in_process: bool,
 }
 
 /// A handle on one configured object store; cheap to share across calls.
@@ -58,7 +59,7 @@ impl NativeStore {
         T: ToNapiValue + Send + 'static,
         F: Future<Output = StorageResult<T>> + Send + 'static,
     {
-        promise(env, self.inner.never_waits, guarded(op))
+        promise(env, self.inner.in_process, guarded(op))
     }
 }
 

@@ -1,8 +1,9 @@
 //! Uploads that arrive in pieces: buffered up to one part, then sent as a
 //! concurrent multipart upload, or as a single request if they stay small.
 //!
-//! Incoming chunks are kept as `Bytes` that borrow the JavaScript buffers, and
-//! parts are sliced from them, so no byte is copied on the way to the socket.
+//! Parts are sliced from the incoming `Bytes` without copying. A `Buffer` given to
+//! `put()` is borrowed as it is (its promise covers the whole upload); chunks of a
+//! stream arrive already copied (see `NativeUpload::write`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;

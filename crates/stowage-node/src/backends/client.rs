@@ -415,7 +415,7 @@ pub fn assemble<S: ObjectStore>(
         prefix,
         local_root: None,
         description,
-        never_waits: false,
+        in_process: false,
     })
 }
 

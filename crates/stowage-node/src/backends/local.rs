@@ -31,7 +31,7 @@ pub fn local_store(root: &str, mkdir: bool) -> StorageResult<StoreInner> {
         prefix: None,
         description: format!("LocalStore({})", root.dir().display()),
         local_root: Some(root),
-        never_waits: false,
+        in_process: false,
     })
 }
 

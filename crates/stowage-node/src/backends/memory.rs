@@ -12,7 +12,7 @@ pub fn memory_store() -> StoreInner {
         prefix: None,
         local_root: None,
         description: "MemoryStore".to_string(),
-        never_waits: true,
+        in_process: true,
     }
 }
 
