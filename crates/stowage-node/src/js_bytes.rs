@@ -93,3 +93,82 @@ impl ToNapiValue for JsBytes {
 unsafe extern "C" fn release(_env: sys::napi_env, _data: *mut c_void, owner: *mut c_void) {
     drop(unsafe { Box::from_raw(owner.cast::<Bytes>()) });
 }
+
+/// A `Buffer` allocated by V8 on the JavaScript thread and filled on another, as `fs.read`
+/// does: the bytes land in memory V8 owns, with no copy and no finalizer.
+pub struct BufferToFill {
+    reference: sys::napi_ref,
+    data: *mut u8,
+    capacity: usize,
+}
+
+// SAFETY: the reference is only used on the JavaScript thread (creation, `to_napi_value`);
+// the memory it keeps alive is written by one thread at a time, before JavaScript sees it.
+unsafe impl Send for BufferToFill {}
+
+impl BufferToFill {
+    /// Allocate `capacity` bytes (not zeroed) and hold them until the fill is handed back.
+    pub fn new(env: sys::napi_env, capacity: usize) -> napi::Result<Self> {
+        let mut data = ptr::null_mut();
+        let mut value = ptr::null_mut();
+        let mut reference = ptr::null_mut();
+        let status =
+            unsafe { sys::napi_create_buffer(env, capacity.max(1), &mut data, &mut value) };
+        if status != sys::Status::napi_ok {
+            return Err(napi::Error::from_reason(format!(
+                "could not allocate a Buffer (N-API status {status})"
+            )));
+        }
+        unsafe { sys::napi_create_reference(env, value, 1, &mut reference) };
+        Ok(Self {
+            reference,
+            data: data.cast(),
+            capacity,
+        })
+    }
+
+    /// The memory to fill.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        unsafe { std::slice::from_raw_parts_mut(self.data, self.capacity) }
+    }
+}
+
+/// A filled `BufferToFill`: the first `filled` bytes, or `null` when none were (the end).
+pub struct FilledBuffer {
+    pub buffer: BufferToFill,
+    pub filled: napi::Result<usize>,
+}
+
+impl TypeName for FilledBuffer {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for FilledBuffer {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let BufferToFill {
+            reference,
+            data,
+            capacity,
+        } = val.buffer;
+        let mut value = ptr::null_mut();
+        unsafe {
+            sys::napi_get_reference_value(env, reference, &mut value);
+            sys::napi_delete_reference(env, reference);
+        }
+        match val.filled? {
+            0 => unsafe { <Option<()>>::to_napi_value(env, None) },
+            filled if filled == capacity => Ok(value),
+            // Shorter than asked (only at the end): a copy of the part that was filled.
+            filled => {
+                let bytes = unsafe { std::slice::from_raw_parts(data, filled) };
+                unsafe { JsBytes::to_napi_value(env, JsBytes(Bytes::copy_from_slice(bytes))) }
+            }
+        }
+    }
+}

@@ -1,14 +1,20 @@
-//! `LocalStore`'s `get` and `put` as one job on a file thread (see `file_threads.rs`).
+//! `LocalStore`'s `get`, `put` and streamed uploads as jobs on a file thread (see
+//! `file_threads.rs`).
 //!
 //! Both call `LocalFileSystem` itself, so metadata, ETags, staging and error mapping are
 //! object_store's own; only the thread they run on differs.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::executor::block_on;
-use object_store::{GetOptions, GetResultPayload, PutOptions, PutPayload, PutResult};
+use object_store::path::Path;
+use object_store::{
+    GetOptions, GetResultPayload, MultipartUpload, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult,
+};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::get::{NativeGetResult, EAGER_BODY_LIMIT};
@@ -73,7 +79,6 @@ mod tests {
     use super::*;
     use crate::backends::local::local_store;
     use crate::error::ErrorCode;
-    use object_store::path::Path;
     use object_store::ObjectStoreExt;
 
     /// Off the runtime, as on a file thread: object_store runs its file code inline.
@@ -110,5 +115,98 @@ mod tests {
         let again = put_local(&inner, "a/b.txt", Bytes::from_static(b"x"), create);
         assert_eq!(again.err().unwrap().code, ErrorCode::AlreadyExists);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// A streamed upload to a local file: each chunk is written to the staged file on a file
+/// thread before its `write` resolves, so the caller's buffer is borrowed, never copied, and
+/// is free again once the promise settles. `finish` publishes the file with a rename.
+pub struct LocalFileUpload {
+    inner: Arc<StoreInner>,
+    path: Path,
+    state: Mutex<LocalUploadState>,
+}
+
+#[derive(Default)]
+struct LocalUploadState {
+    staged: Option<Box<dyn MultipartUpload>>,
+    written: u64,
+    done: bool,
+}
+
+impl LocalFileUpload {
+    pub fn new(inner: Arc<StoreInner>, path: Path) -> Self {
+        Self {
+            inner,
+            path,
+            state: Mutex::new(LocalUploadState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LocalUploadState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Append `data` (on a file thread); returns the bytes written so far. Writes must come
+    /// one at a time, in order: the TypeScript layer awaits each before the next.
+    pub fn write(&self, data: Bytes) -> StorageResult<u64> {
+        let mut state = self.state();
+        if state.done {
+            return Err(StorageFailure::generic(
+                "this upload has already finished or been aborted",
+            ));
+        }
+        if state.staged.is_none() {
+            let options = PutMultipartOptions::default();
+            state.staged = Some(block_on(
+                self.inner.store.put_multipart_opts(&self.path, options),
+            )?);
+        }
+        let len = data.len() as u64;
+        let staged = state.staged.as_mut().expect("staged above");
+        block_on(staged.put_part(PutPayload::from(data)))?;
+        state.written += len;
+        Ok(state.written)
+    }
+
+    /// Publish the file (an empty one if nothing was written).
+    pub fn finish(&self) -> StorageResult<PutResult> {
+        let mut state = self.state();
+        if state.done {
+            return Err(StorageFailure::generic(
+                "this upload has already finished or been aborted",
+            ));
+        }
+        state.done = true;
+        Ok(match state.staged.as_mut() {
+            Some(staged) => block_on(staged.complete())?,
+            None => block_on(self.inner.store.put_opts(
+                &self.path,
+                PutPayload::new(),
+                PutOptions::default(),
+            ))?,
+        })
+    }
+
+    /// Remove the staged file; nothing becomes visible.
+    pub fn abort(&self) -> StorageResult<()> {
+        let mut state = self.state();
+        if state.done {
+            return Ok(());
+        }
+        state.done = true;
+        if let Some(mut staged) = state.staged.take() {
+            block_on(staged.abort())?;
+        }
+        Ok(())
+    }
+
+    pub fn written(&self) -> u64 {
+        self.state
+            .try_lock()
+            .map(|state| state.written)
+            .unwrap_or(0)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::local_ops::put_local;
+use crate::local_ops::{put_local, LocalFileUpload};
 use crate::promise::{promise, promise_on_file_thread};
 use bytes::Bytes;
 use napi::bindgen_prelude::Buffer;
@@ -203,16 +203,32 @@ impl NativeStore {
     ) -> napi::Result<NativeUpload> {
         let path = self.inner.key(&path)?;
         let settings = WriteSettings::try_from(options)?.for_store(&self.inner);
-        Ok(NativeUpload {
-            upload: Arc::new(Mutex::new(Upload::new(self.inner.clone(), path, settings))),
-        })
+        // A conditional write needs the buffered path: it is decided at `finish`.
+        let writer = if self.inner.is_local() && matches!(settings.mode, PutMode::Overwrite) {
+            Writer::LocalFile(Arc::new(LocalFileUpload::new(self.inner.clone(), path)))
+        } else {
+            Writer::Parts(Arc::new(Mutex::new(Upload::new(
+                self.inner.clone(),
+                path,
+                settings,
+            ))))
+        };
+        Ok(NativeUpload { writer })
     }
 }
 
 /// A streamed upload in progress.
 #[napi]
 pub struct NativeUpload {
-    upload: Arc<Mutex<Upload>>,
+    writer: Writer,
+}
+
+/// Where a streamed upload's bytes go.
+enum Writer {
+    /// Buffered into parts and sent as a (multipart) upload.
+    Parts(Arc<Mutex<Upload>>),
+    /// Written straight into a staged local file, one chunk per file-thread job.
+    LocalFile(Arc<LocalFileUpload>),
 }
 
 #[napi]
@@ -225,51 +241,79 @@ impl NativeUpload {
         env: &'env Env,
         chunk: Buffer,
     ) -> napi::Result<PromiseRaw<'env, f64>> {
-        let upload = self.upload.clone();
-        promise(
-            env,
-            false,
-            guarded(async move {
-                // Copied: the write resolves while the bytes may still wait for their part, and
-                // a stream is free to reuse a chunk's buffer once its write has resolved.
-                let confirmed = upload
-                    .lock()
-                    .await
-                    .write(Bytes::copy_from_slice(&chunk))
-                    .await?;
-                Ok(confirmed as f64)
-            }),
-        )
+        match &self.writer {
+            Writer::LocalFile(file) => {
+                let file = file.clone();
+                // Borrowed: the chunk is in the file before the promise settles.
+                promise_on_file_thread(env, move || Ok(file.write(borrow_buffer(chunk))? as f64))
+            }
+            Writer::Parts(upload) => {
+                let upload = upload.clone();
+                promise(
+                    env,
+                    false,
+                    guarded(async move {
+                        // Copied: the write resolves while the bytes may still wait for their
+                        // part, and a stream may reuse a chunk's buffer once its write resolved.
+                        let confirmed = upload
+                            .lock()
+                            .await
+                            .write(Bytes::copy_from_slice(&chunk))
+                            .await?;
+                        Ok(confirmed as f64)
+                    }),
+                )
+            }
+        }
     }
 
     /// Upload the rest and make the object visible.
     #[napi]
     pub fn finish<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, NativePutResult>> {
-        let upload = self.upload.clone();
-        promise(
-            env,
-            false,
-            guarded(async move { Ok(upload.lock().await.finish().await?.into()) }),
-        )
+        match &self.writer {
+            Writer::LocalFile(file) => {
+                let file = file.clone();
+                promise_on_file_thread(env, move || Ok(file.finish()?.into()))
+            }
+            Writer::Parts(upload) => {
+                let upload = upload.clone();
+                promise(
+                    env,
+                    false,
+                    guarded(async move { Ok(upload.lock().await.finish().await?.into()) }),
+                )
+            }
+        }
     }
 
     /// Abandon the upload, removing any parts already on the server.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn abort<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
-        let upload = self.upload.clone();
-        promise(
-            env,
-            false,
-            guarded(async move { upload.lock().await.abort().await }),
-        )
+        match &self.writer {
+            Writer::LocalFile(file) => {
+                let file = file.clone();
+                promise_on_file_thread(env, move || Ok(file.abort()?))
+            }
+            Writer::Parts(upload) => {
+                let upload = upload.clone();
+                promise(
+                    env,
+                    false,
+                    guarded(async move { upload.lock().await.abort().await }),
+                )
+            }
+        }
     }
 
     /// Bytes confirmed by the server so far.
     #[napi(getter)]
     pub fn confirmed(&self) -> f64 {
-        self.upload
-            .try_lock()
-            .map(|upload| upload.confirmed() as f64)
-            .unwrap_or(0.0)
+        match &self.writer {
+            Writer::LocalFile(file) => file.written() as f64,
+            Writer::Parts(upload) => upload
+                .try_lock()
+                .map(|upload| upload.confirmed() as f64)
+                .unwrap_or(0.0),
+        }
     }
 }

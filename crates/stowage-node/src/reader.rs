@@ -13,7 +13,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
 use object_store::GetResultPayload;
@@ -21,8 +21,8 @@ use tokio::sync::Mutex;
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
-use crate::js_bytes::JsBytes;
-use crate::promise::promise;
+use crate::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
+use crate::promise::{promise, promise_on_file_thread};
 
 pub const READ_CHUNK: usize = 1024 * 1024;
 /// A network chunk smaller than this is held back until more arrives (or the body ends).
@@ -44,6 +44,39 @@ impl ByteSource {
             },
             GetResultPayload::Stream(stream) => Self::Stream(stream),
         }
+    }
+
+    /// Whether this reads a local file (read on a file thread, see `next_file_chunk`).
+    pub fn is_file(&self) -> bool {
+        matches!(self, Self::File { .. })
+    }
+
+    /// How many bytes the next chunk of a file will have.
+    pub fn next_file_chunk_len(&self) -> usize {
+        match self {
+            Self::File { range, .. } => (range.end - range.start).min(READ_CHUNK as u64) as usize,
+            _ => 0,
+        }
+    }
+
+    /// Fill `buf` with the next bytes of a file, on the calling thread; 0 at the end.
+    pub fn fill_from_file(&mut self, buf: &mut [u8]) -> StorageResult<usize> {
+        use std::io::{Read, Seek, SeekFrom};
+        let Self::File { file, range } = self else {
+            return Ok(0);
+        };
+        let len = (range.end - range.start).min(buf.len() as u64) as usize;
+        if len == 0 {
+            *self = Self::Finished;
+            return Ok(0);
+        }
+        let failed =
+            |err: std::io::Error| StorageFailure::generic(format!("reading local file: {err}"));
+        let mut handle = &**file;
+        handle.seek(SeekFrom::Start(range.start)).map_err(failed)?;
+        handle.read_exact(&mut buf[..len]).map_err(failed)?;
+        range.start += len as u64;
+        Ok(len)
     }
 
     /// The next chunk, or `None` at the end.
@@ -120,33 +153,64 @@ impl ByteSource {
     }
 }
 
-/// Read `len` bytes at `offset` into fresh, uninitialised capacity (no zero-fill).
+/// Read `len` bytes at `offset` into fresh, uninitialised capacity (no zero-fill: `File`
+/// reads into spare capacity directly, where a positioned `read_at` needs zeroed memory).
+/// The file position is shared, which is safe because a source is read by one call at a time.
+fn read_at(file: &File, offset: u64, len: usize) -> StorageResult<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let failed =
+        |err: std::io::Error| StorageFailure::generic(format!("reading local file: {err}"));
+    let mut handle = file;
+    handle.seek(SeekFrom::Start(offset)).map_err(failed)?;
+    let mut buf = Vec::with_capacity(len);
+    handle
+        .take(len as u64)
+        .read_to_end(&mut buf)
+        .map_err(failed)?;
+    if buf.len() < len {
+        return Err(StorageFailure::generic(
+            "reading local file: it became shorter while being read",
+        ));
+    }
+    Ok(buf)
+}
+
 async fn read_file_at(file: Arc<File>, offset: u64, len: usize) -> StorageResult<Vec<u8>> {
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut handle = &*file;
-        handle.seek(SeekFrom::Start(offset))?;
-        let mut buf = Vec::with_capacity(len);
-        handle.take(len as u64).read_to_end(&mut buf)?;
-        if buf.len() < len {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+    tokio::task::spawn_blocking(move || read_at(&file, offset, len))
+        .await
+        .map_err(|err| StorageFailure::generic(err.to_string()))?
+}
+
+/// One chunk for JavaScript: read into a V8 buffer (files) or handed over (network).
+pub enum ChunkOut {
+    Filled(FilledBuffer),
+    Bytes(Option<JsBytes>),
+}
+
+impl ToNapiValue for ChunkOut {
+    unsafe fn to_napi_value(
+        env: napi::sys::napi_env,
+        val: Self,
+    ) -> napi::Result<napi::sys::napi_value> {
+        match val {
+            Self::Filled(filled) => unsafe { FilledBuffer::to_napi_value(env, filled) },
+            Self::Bytes(bytes) => unsafe { Option::<JsBytes>::to_napi_value(env, bytes) },
         }
-        Ok::<_, std::io::Error>(buf)
-    })
-    .await
-    .map_err(|err| StorageFailure::generic(err.to_string()))?
-    .map_err(|err| StorageFailure::generic(format!("reading local file: {err}")))
+    }
 }
 
 /// A download in progress; JavaScript pulls it chunk by chunk.
 #[napi]
 pub struct NativeReader {
     source: Arc<Mutex<ByteSource>>,
+    /// A local file: read on a file thread, straight back to JavaScript.
+    reads_file: bool,
 }
 
 impl NativeReader {
     pub fn new(source: ByteSource) -> Self {
         Self {
+            reads_file: source.is_file(),
             source: Arc::new(Mutex::new(source)),
         }
     }
@@ -156,12 +220,30 @@ impl NativeReader {
 impl NativeReader {
     /// The next chunk (at most 1 MiB), or `null` at the end.
     #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn read<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Option<JsBytes>>> {
+    pub fn read<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ChunkOut>> {
         let source = self.source.clone();
+        if self.reads_file {
+            // Sized from the source when it is free (it is, unless a read is in flight).
+            let len = source
+                .try_lock()
+                .map_or(READ_CHUNK, |s| s.next_file_chunk_len());
+            let mut buffer = BufferToFill::new(env.raw(), len)?;
+            return promise_on_file_thread(env, move || {
+                let filled = source
+                    .blocking_lock()
+                    .fill_from_file(buffer.as_mut_slice())
+                    .map_err(napi::Error::from);
+                Ok(ChunkOut::Filled(FilledBuffer { buffer, filled }))
+            });
+        }
         promise(
             env,
             false,
-            guarded(async move { Ok(source.lock().await.next_chunk().await?.map(JsBytes)) }),
+            guarded(async move {
+                Ok(ChunkOut::Bytes(
+                    source.lock().await.next_chunk().await?.map(JsBytes),
+                ))
+            }),
         )
     }
 

@@ -259,14 +259,27 @@ pub fn retry_config(options: Option<&NativeRetryOptions>) -> StorageResult<Retry
 pub struct Adjusted<S> {
     inner: S,
     needs_version_for_update: Option<&'static str>,
+    retries_locked_collections: bool,
 }
+
+/// How often a put is retried after a WebDAV collection was found locked.
+const LOCKED_RETRIES: u32 = 5;
 
 impl<S> Adjusted<S> {
     pub fn new(inner: S) -> Self {
         Self {
             inner,
             needs_version_for_update: None,
+            retries_locked_collections: false,
         }
+    }
+
+    /// WebDAV: a put creates missing parent collections with MKCOL, and servers lock a
+    /// collection while another request creates it (423 Locked). Puts into one new directory
+    /// at the same time are retried shortly instead of failing.
+    pub fn retrying_locked_collections(mut self) -> Self {
+        self.retries_locked_collections = true;
+        self
     }
 
     /// `mode: { etag }` alone cannot work on `backend` (GCS updates by generation).
@@ -303,7 +316,25 @@ impl<S: ObjectStore> ObjectStore for Adjusted<S> {
                 });
             }
         }
-        self.inner.put_opts(location, payload, opts).await
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .inner
+                .put_opts(location, payload.clone(), opts.clone())
+                .await;
+            match result {
+                Err(err)
+                    if self.retries_locked_collections
+                        && attempt < LOCKED_RETRIES
+                        && is_locked_collection(&err) =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)))
+                        .await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn put_multipart_opts(
@@ -417,6 +448,12 @@ pub fn assemble<S: ObjectStore>(
         description,
         in_process: false,
     })
+}
+
+/// A MKCOL refused because the collection is locked (being created by another request).
+fn is_locked_collection(err: &object_store::Error) -> bool {
+    let text = crate::error::error_chain(err);
+    text.contains("MKCOL") && text.contains("423")
 }
 
 /// The prefix part of a description, e.g. ` prefix=uploads`.

@@ -9,7 +9,7 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
-    assemble, config_error, describe_url, parse_key_name, retry_config, ClientSettings,
+    assemble, config_error, describe_url, parse_key_name, retry_config, Adjusted, ClientSettings,
     NativeClientOptions, NativeRetryOptions,
 };
 
@@ -48,7 +48,12 @@ fn build(
         .build()
         .map_err(config_error)?;
     let description = format!("HTTPStore({})", describe_url(url));
-    assemble(store, None, None, description)
+    assemble(
+        Adjusted::new(store).retrying_locked_collections(),
+        None,
+        None,
+        description,
+    )
 }
 
 impl TryFrom<(String, Option<NativeHttpOptions>)> for StoreInner {
