@@ -106,7 +106,7 @@ export function markdown(rows, meta, targets, svgName) {
     `the machine's 2 cores are shared, and client and server share them. Median of ${meta.cfg.runs} runs, each in a fresh process after a warm-up, ` +
     `libraries interleaved; ${Math.round(meta.elapsedSeconds)} s in all. MB/s = 10⁶ bytes/s. CPU = the process's user + system seconds (every thread) per GiB ` +
     `or per 1 000 operations. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better). ` +
-    `\`limit\` = curl making the same requests (the server's ceiling; CPU and RSS are curl's). OpenDAL = \`opendal\` ${meta.opendal?.ok ? meta.opendal.version : 'not run'} ` +
+    `\`limit\` = curl making the same requests: the server's ceiling for large transfers; on small requests curl's \`--parallel\` is itself the limit, slower than the native clients (CPU and RSS are curl's). OpenDAL = \`opendal\` ${meta.opendal?.ok ? meta.opendal.version : 'not run'} ` +
     `(the newest release whose Linux binary loads on glibc 2.36).`)
   lines.push('')
   lines.push('| Workload | Library | Median | Min – max | CPU | Peak RSS | vs stowage |')
@@ -139,7 +139,7 @@ export function svg(rows, meta) {
   const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="12" y="20" font-size="15" font-weight="bold">stowage's speed-up over each peer (log scale; right of 1× = stowage is faster)</text>`,
-    `<text x="12" y="38" fill="#555">${esc(`${meta.quick ? 'quick run, ' : ''}${meta.cfg.runs} runs, median; ${meta.native.profile} build ${meta.native.sha}; ${meta.cpus}; ${meta.date.slice(0, 10)}. limit = curl, the server's ceiling.`)}</text>`]
+    `<text x="12" y="38" fill="#555">${esc(`${meta.quick ? 'quick run, ' : ''}${meta.cfg.runs} runs, median; ${meta.native.profile} build ${meta.native.sha}; ${meta.cpus}; ${meta.date.slice(0, 10)}. limit = curl (the server's ceiling on large transfers).`)}</text>`]
   for (const t of [0.1, 0.5, 1, 2, 3, 10]) {
     out.push(`<line x1="${X(t)}" y1="${top - 6}" x2="${X(t)}" y2="${top + bars.length * rowH}" stroke="${t === 1 ? '#000' : '#ddd'}" stroke-width="${t === 1 ? 1.5 : 1}"/>`)
     out.push(`<text x="${X(t)}" y="${top + bars.length * rowH + 16}" text-anchor="middle" fill="#333">${t}×</text>`)
