@@ -343,7 +343,7 @@ export interface NativeS3Options {
   virtualHostedStyle?: boolean
   /** Send unsigned requests (public buckets). */
   skipSignature?: boolean
-  /** Do not sign the request body (faster uploads; some servers require it signed). */
+  /** Leave the request body out of the signature; default: true over HTTPS, false over HTTP. */
   unsignedPayload?: boolean
   /** object_store's `conditional_put` (`etag` default, or `disabled`). */
   conditionalPut?: string

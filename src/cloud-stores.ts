@@ -125,7 +125,11 @@ export interface S3Options extends CommonCloudOptions {
   virtualHostedStyle?: boolean
   /** Send unsigned requests, for public buckets. */
   skipSignature?: boolean
-  /** Do not sign request bodies. */
+  /**
+   * Leave request bodies out of the signature (`UNSIGNED-PAYLOAD`). Default: `true` over
+   * HTTPS, where TLS already protects the body (as AWS's own SDKs do), `false` over plain
+   * HTTP, where the SHA-256 in the signature is the body's only protection.
+   */
   unsignedPayload?: boolean
   /**
    * How `mode: 'create'` and etag updates are done: `'etag'` (default; `If-None-Match`

@@ -117,7 +117,7 @@ export function describeConformance(name: string, makeBackend: () => Promise<Bac
           expect(sha256(bytes)).toBe(sha256(data))
 
           const webChunks: Uint8Array[] = []
-          for await (const chunk of (await store.get(path)).stream()) webChunks.push(chunk)
+          for await (const chunk of (await store.get(path)).stream() as unknown as AsyncIterable<Uint8Array>) webChunks.push(chunk)
           expect(sha256(Buffer.concat(webChunks))).toBe(sha256(data))
 
           const nodeChunks: Buffer[] = []

@@ -512,6 +512,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn recognises_a_locked_collection() {
+        let locked = object_store::Error::Generic {
+            store: "HTTP",
+            source: "Error performing MKCOL http://h/a/b in 1ms - Server returned non-2xx status code: 423 Locked".into(),
+        };
+        assert!(is_locked_collection(&locked));
+        let other = object_store::Error::Generic {
+            store: "HTTP",
+            source: "Error performing PUT http://h/a/b: 500 Internal Server Error".into(),
+        };
+        assert!(!is_locked_collection(&other));
+    }
+
+    #[test]
     fn timeout_defaults_to_read_timeout_only() {
         let options = ClientSettings::new().finish(None).unwrap();
         let debug = format!("{options:?}");

@@ -2,7 +2,7 @@
 //! then `fromUrl` options or explicit options over it, client keys split off to
 //! `ClientSettings` so explicit client options can win over them too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -16,7 +16,7 @@ use super::client::{bool_str, parse_key_name, ClientSettings};
 
 /// An `object_store` builder configured by string keys.
 pub trait KeyedBuilder: Default {
-    type Key: FromStr;
+    type Key: FromStr + AsRef<str>;
     /// The store's name in error messages.
     const NAME: &'static str;
     /// Environment variables read for this store start with this.
@@ -61,6 +61,8 @@ keyed_builder!(MicrosoftAzureBuilder, AzureConfigKey, "Azure", "AZURE_");
 pub struct CloudConfig<B: KeyedBuilder> {
     pub builder: B,
     pub client: ClientSettings,
+    /// Builder keys set from any source, for defaults that apply only when nobody chose.
+    chosen: HashSet<String>,
 }
 
 impl<B: KeyedBuilder> CloudConfig<B> {
@@ -69,6 +71,7 @@ impl<B: KeyedBuilder> CloudConfig<B> {
         let mut config = Self {
             builder: B::default(),
             client,
+            chosen: HashSet::new(),
         };
         for (name, value) in std::env::vars() {
             if !name.starts_with(B::ENV_PREFIX) {
@@ -103,6 +106,11 @@ impl<B: KeyedBuilder> CloudConfig<B> {
         Ok(self)
     }
 
+    /// Whether `key` was set by the environment, a URL option or an explicit option.
+    pub fn was_chosen(&self, key: &B::Key) -> bool {
+        self.chosen.contains(key.as_ref())
+    }
+
     pub fn get(&self, key: &B::Key) -> Option<String> {
         self.builder.config_value(key)
     }
@@ -114,6 +122,7 @@ impl<B: KeyedBuilder> CloudConfig<B> {
                 self.client = client.env(client_key, value);
             }
             Err(key) => {
+                self.chosen.insert(key.as_ref().to_string());
                 let builder = std::mem::take(&mut self.builder);
                 self.builder = builder.with_key(key, value);
             }

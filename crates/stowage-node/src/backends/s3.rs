@@ -10,7 +10,7 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
-    assemble, config_error, describe_prefix, describe_url, retry_config, ClientSettings,
+    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, ClientSettings,
     NativeClientOptions, NativeRetryOptions,
 };
 use super::config::CloudConfig;
@@ -36,7 +36,7 @@ pub struct NativeS3Options {
     pub virtual_hosted_style: Option<bool>,
     /// Send unsigned requests (public buckets).
     pub skip_signature: Option<bool>,
-    /// Do not sign the request body (faster uploads; some servers require it signed).
+    /// Leave the request body out of the signature; default: true over HTTPS, false over HTTP.
     pub unsigned_payload: Option<bool>,
     /// object_store's `conditional_put` (`etag` default, or `disabled`).
     pub conditional_put: Option<String>,
@@ -71,6 +71,16 @@ fn is_credential_key(key: &AmazonS3ConfigKey) -> bool {
     )
 }
 
+/// As AWS's own SDKs do: over HTTPS, TLS already guards the body, so it is not hashed into
+/// the signature (that SHA-256 was most of an upload's CPU); over plain HTTP it is.
+fn with_default_payload_signing(builder: AmazonS3Builder) -> AmazonS3Builder {
+    let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+    let https = endpoint
+        .as_deref()
+        .is_none_or(|e| e.starts_with("https://"));
+    builder.with_config(AmazonS3ConfigKey::UnsignedPayload, bool_str(https))
+}
+
 fn build(
     config: CloudConfig<AmazonS3Builder>,
     explicit_client: Option<&NativeClientOptions>,
@@ -79,7 +89,11 @@ fn build(
     prefix: Option<&str>,
     url: Option<&str>,
 ) -> StorageResult<StoreInner> {
+    let payload_signing_unchosen = !config.was_chosen(&AmazonS3ConfigKey::UnsignedPayload);
     let mut builder = config.builder;
+    if payload_signing_unchosen {
+        builder = with_default_payload_signing(builder);
+    }
     // CompleteMultipartUpload with If-None-Match: AWS S3 supports it, and so do
     // the S3-compatible servers tested (s3s-fs, moto); copies above 5 GiB fail.
     if builder
@@ -194,5 +208,24 @@ impl NativeStore {
     #[napi(factory)]
     pub fn s3(options: NativeS3Options) -> napi::Result<Self> {
         Ok(NativeStore::new(StoreInner::try_from(options)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsigned(builder: AmazonS3Builder) -> Option<String> {
+        with_default_payload_signing(builder).get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
+    }
+
+    #[test]
+    fn payload_is_signed_only_over_plain_http() {
+        let aws = AmazonS3Builder::new();
+        assert_eq!(unsigned(aws).as_deref(), Some("true"));
+        let tls = AmazonS3Builder::new().with_endpoint("https://minio.example:9000");
+        assert_eq!(unsigned(tls).as_deref(), Some("true"));
+        let plain = AmazonS3Builder::new().with_endpoint("http://127.0.0.1:9000");
+        assert_eq!(unsigned(plain).as_deref(), Some("false"));
     }
 }
