@@ -151,7 +151,7 @@ impl LocalFileUpload {
 
     /// Append `data` (on a file thread); returns the bytes written so far. Writes must come
     /// one at a time, in order: the TypeScript layer awaits each before the next.
-    pub fn write(&self, data: Bytes) -> StorageResult<u64> {
+    pub fn write(&self, data: &Bytes) -> StorageResult<u64> {
         let mut state = self.state();
         if state.done {
             return Err(StorageFailure::generic(
@@ -166,7 +166,7 @@ impl LocalFileUpload {
         }
         let len = data.len() as u64;
         let staged = state.staged.as_mut().expect("staged above");
-        block_on(staged.put_part(PutPayload::from(data)))?;
+        block_on(staged.put_part(PutPayload::from(data.clone())))?;
         state.written += len;
         Ok(state.written)
     }

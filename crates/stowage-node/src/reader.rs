@@ -131,25 +131,30 @@ impl ByteSource {
 
     /// Everything that is left: one chunk as it came, or several joined in one allocation.
     pub async fn read_all(&mut self, size_hint: usize) -> StorageResult<Bytes> {
-        if let Self::File { file, range } = self {
-            let len = (range.end - range.start) as usize;
-            let all = read_file_at(file.clone(), range.start, len).await?;
-            *self = Self::Finished;
-            return Ok(all.into());
+        match std::mem::replace(self, Self::Finished) {
+            Self::Finished => Ok(Bytes::new()),
+            Self::File { file, range } => {
+                let len = (range.end - range.start) as usize;
+                Ok(read_file_at(file, range.start, len).await?.into())
+            }
+            // Straight from the stream, not through `next_chunk`'s 1 MiB batches: a small
+            // body should cost one small allocation, not a megabyte mapped and unmapped.
+            Self::Stream(mut stream) => {
+                let Some(first) = stream.next().await.transpose()? else {
+                    return Ok(Bytes::new());
+                };
+                let Some(second) = stream.next().await.transpose()? else {
+                    return Ok(first);
+                };
+                let mut all = Vec::with_capacity(size_hint.max(first.len() + second.len()));
+                all.extend_from_slice(&first);
+                all.extend_from_slice(&second);
+                while let Some(chunk) = stream.next().await.transpose()? {
+                    all.extend_from_slice(&chunk);
+                }
+                Ok(all.into())
+            }
         }
-        let Some(first) = self.next_chunk().await? else {
-            return Ok(Bytes::new());
-        };
-        let Some(second) = self.next_chunk().await? else {
-            return Ok(first);
-        };
-        let mut all = Vec::with_capacity(size_hint.max(first.len() + second.len()));
-        all.extend_from_slice(&first);
-        all.extend_from_slice(&second);
-        while let Some(chunk) = self.next_chunk().await? {
-            all.extend_from_slice(&chunk);
-        }
-        Ok(all.into())
     }
 }
 
