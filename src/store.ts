@@ -33,7 +33,7 @@ export class Store implements ObjectStore {
         return call(path, async () => cleanResult(await this.#native.put(path, bytes, native)))
       }
       const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
-      return this.#feeder(path, native, opts, bytes.length).pump(slices(bytes, chunkSize), signal)
+      return this.#feeder(path, native, opts, bytes.length).pump(slices(bytes, chunkSize), signal, { stable: true })
     }
     if (!isIterable(data)) {
       throw new ConfigError(`put() takes bytes, a string, a Readable, a ReadableStream or an async iterable`, { path })

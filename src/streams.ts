@@ -117,19 +117,64 @@ export class UploadFeeder {
     }
   }
 
-  /** Upload every chunk of `source`, aborting the upload on any failure. */
-  async pump(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<PutResult> {
+  /**
+   * Upload every chunk of `source`, aborting the upload on any failure.
+   *
+   * While one write is in flight the next chunks are read and gathered into one buffer of
+   * ours, so a stream of small chunks (64 KiB from `fs`) costs one native call per gathered
+   * megabyte, not one per chunk. Gathering copies: a source may reuse a chunk's memory as
+   * soon as the next one is asked for. A `stable` source (slices of a caller's Buffer, which
+   * stays untouched until the put settles) is written as it comes, one slice at a time.
+   */
+  async pump(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>, signal?: AbortSignal, { stable = false } = {}): Promise<PutResult> {
+    let inFlight: Promise<void> | undefined
+    const gathered = new Gatherer()
     try {
       for await (const chunk of source) {
         signal?.throwIfAborted()
-        await this.write(asBuffer(chunk))
+        const bytes = asBuffer(chunk)
+        if (stable) {
+          await this.write(bytes)
+          continue
+        }
+        gathered.add(bytes)
+        if (inFlight && gathered.size < GATHER_BYTES) continue
+        await inFlight
+        inFlight = this.write(gathered.take())
+        inFlight.catch(() => undefined) // awaited above or below; never left unhandled
       }
+      await inFlight
+      inFlight = undefined
+      if (gathered.size) await this.write(gathered.take())
       signal?.throwIfAborted()
       return await this.finish()
     } catch (err) {
+      await inFlight?.catch(() => undefined)
       await this.abort()
       throw toStorageError(err, this.path, signal)
     }
+  }
+}
+
+/** Gathering stops at this size even if the write in flight has not finished. */
+const GATHER_BYTES = 1024 * 1024
+
+/** Copies of chunks, joined into one buffer when taken. */
+class Gatherer {
+  private chunks: Buffer[] = []
+  size = 0
+
+  add(chunk: Buffer): void {
+    if (chunk.length === 0) return
+    this.chunks.push(Buffer.from(chunk)) // a copy: the source may reuse its memory
+    this.size += chunk.length
+  }
+
+  take(): Buffer {
+    const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size)
+    this.chunks = []
+    this.size = 0
+    return out
   }
 }
 
@@ -145,6 +190,12 @@ export class UploadWritable extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.feeder.write(chunk).then(() => callback(), (err) => callback(fromNative(err, this.path)))
+  }
+
+  /** Chunks that queued up while a write was in flight go in one native call. */
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    const joined = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk))
+    this.feeder.write(joined).then(() => callback(), (err) => callback(fromNative(err, this.path)))
   }
 
   override _final(callback: (error?: Error | null) => void): void {
