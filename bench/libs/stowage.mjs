@@ -4,14 +4,14 @@ import fs from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { drain } from '../util.mjs'
 
-export async function open(target) {
+export async function open(target, { unsignedPayload } = {}) {
   const stowage = await import('../../dist/index.js')
   let store
   if (target.kind === 's3') {
     store = new stowage.S3Store({
       bucket: target.bucket, region: target.region, endpoint: target.endpoint,
       accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey,
-      allowHttp: true, virtualHostedStyle: false,
+      allowHttp: true, virtualHostedStyle: false, ...(unsignedPayload ? { unsignedPayload } : {}),
     })
   } else if (target.kind === 'local') {
     store = new stowage.LocalStore(target.dir)
