@@ -159,20 +159,26 @@ export class UploadFeeder {
 /** Gathering stops at this size even if the write in flight has not finished. */
 const GATHER_BYTES = 1024 * 1024
 
-/** Copies of chunks, joined into one buffer when taken. */
+/** Chunks copied, one after another, into one buffer of ours. */
 class Gatherer {
-  private chunks: Buffer[] = []
+  private buffer: Buffer | undefined
   size = 0
 
   add(chunk: Buffer): void {
     if (chunk.length === 0) return
-    this.chunks.push(Buffer.from(chunk)) // a copy: the source may reuse its memory
-    this.size += chunk.length
+    const needed = this.size + chunk.length
+    if (!this.buffer || needed > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(GATHER_BYTES, needed))
+      this.buffer?.copy(grown, 0, 0, this.size)
+      this.buffer = grown
+    }
+    chunk.copy(this.buffer, this.size) // a copy: the source may reuse its memory
+    this.size = needed
   }
 
   take(): Buffer {
-    const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size)
-    this.chunks = []
+    const out = this.buffer!.subarray(0, this.size)
+    this.buffer = undefined
     this.size = 0
     return out
   }

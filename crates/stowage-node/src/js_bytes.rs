@@ -9,8 +9,8 @@ use std::ffi::c_void;
 use std::ptr;
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{ToNapiValue, TypeName};
-use napi::{sys, ValueType};
+use napi::bindgen_prelude::ToNapiValue;
+use napi::sys;
 
 /// Below this size a body is copied into a V8-owned `Buffer`.
 const COPY_LIMIT: usize = 64 * 1024;
@@ -18,75 +18,50 @@ const COPY_LIMIT: usize = 64 * 1024;
 /// Bytes that become a Node.js `Buffer` when returned to JavaScript.
 pub struct JsBytes(pub Bytes);
 
-impl From<Vec<u8>> for JsBytes {
-    fn from(bytes: Vec<u8>) -> Self {
-        Self(Bytes::from(bytes))
-    }
-}
-
-impl From<Bytes> for JsBytes {
-    fn from(bytes: Bytes) -> Self {
-        Self(bytes)
-    }
-}
-
-impl TypeName for JsBytes {
-    fn type_name() -> &'static str {
-        "Buffer"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::Object
-    }
-}
-
 impl ToNapiValue for JsBytes {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        let bytes = val.0;
-        let mut out = ptr::null_mut();
-        let status = if bytes.len() <= COPY_LIMIT {
-            let mut data = ptr::null_mut();
-            unsafe {
-                sys::napi_create_buffer_copy(
-                    env,
-                    bytes.len(),
-                    bytes.as_ptr().cast(),
-                    &mut data,
-                    &mut out,
-                )
-            }
+        if val.0.len() <= COPY_LIMIT {
+            copy_to_buffer(env, &val.0)
         } else {
-            let data = bytes.as_ptr().cast_mut().cast::<c_void>();
-            let len = bytes.len();
-            let owner = Box::into_raw(Box::new(bytes)).cast::<c_void>();
-            let status = unsafe {
-                sys::napi_create_external_buffer(env, len, data, Some(release), owner, &mut out)
-            };
-            if status != sys::Status::napi_ok {
-                // Not taken (e.g. a runtime without external buffers): copy instead.
-                let bytes = unsafe { Box::from_raw(owner.cast::<Bytes>()) };
-                let mut data = ptr::null_mut();
-                unsafe {
-                    sys::napi_create_buffer_copy(
-                        env,
-                        bytes.len(),
-                        bytes.as_ptr().cast(),
-                        &mut data,
-                        &mut out,
-                    )
-                }
-            } else {
-                status
-            }
-        };
-        if status == sys::Status::napi_ok {
-            Ok(out)
-        } else {
-            Err(napi::Error::new(
-                napi::Status::GenericFailure,
-                format!("could not create a Buffer (N-API status {status})"),
-            ))
+            lend_to_buffer(env, val.0)
         }
+    }
+}
+
+/// A new V8-owned `Buffer` holding a copy of `bytes`.
+fn copy_to_buffer(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_value> {
+    let mut data = ptr::null_mut();
+    let mut out = ptr::null_mut();
+    let status = unsafe {
+        sys::napi_create_buffer_copy(env, bytes.len(), bytes.as_ptr().cast(), &mut data, &mut out)
+    };
+    created(status, out)
+}
+
+/// A `Buffer` over `bytes` themselves, which it frees when collected; a copy where the
+/// runtime allows no external buffers.
+fn lend_to_buffer(env: sys::napi_env, bytes: Bytes) -> napi::Result<sys::napi_value> {
+    let data = bytes.as_ptr().cast_mut().cast::<c_void>();
+    let len = bytes.len();
+    let owner = Box::into_raw(Box::new(bytes));
+    let mut out = ptr::null_mut();
+    let status = unsafe {
+        sys::napi_create_external_buffer(env, len, data, Some(release), owner.cast(), &mut out)
+    };
+    if status == sys::Status::napi_ok {
+        return Ok(out);
+    }
+    let bytes = unsafe { Box::from_raw(owner) };
+    copy_to_buffer(env, &bytes)
+}
+
+fn created(status: sys::napi_status, value: sys::napi_value) -> napi::Result<sys::napi_value> {
+    if status == sys::Status::napi_ok {
+        Ok(value)
+    } else {
+        Err(napi::Error::from_reason(format!(
+            "could not create a Buffer (N-API status {status})"
+        )))
     }
 }
 
@@ -114,12 +89,9 @@ impl BufferToFill {
         let mut reference = ptr::null_mut();
         let status =
             unsafe { sys::napi_create_buffer(env, capacity.max(1), &mut data, &mut value) };
-        if status != sys::Status::napi_ok {
-            return Err(napi::Error::from_reason(format!(
-                "could not allocate a Buffer (N-API status {status})"
-            )));
-        }
-        unsafe { sys::napi_create_reference(env, value, 1, &mut reference) };
+        let value = created(status, value)?;
+        let status = unsafe { sys::napi_create_reference(env, value, 1, &mut reference) };
+        created(status, value)?;
         Ok(Self {
             reference,
             data: data.cast(),
@@ -139,16 +111,6 @@ pub struct FilledBuffer {
     pub filled: napi::Result<usize>,
 }
 
-impl TypeName for FilledBuffer {
-    fn type_name() -> &'static str {
-        "Buffer"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::Object
-    }
-}
-
 impl ToNapiValue for FilledBuffer {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let BufferToFill {
@@ -165,10 +127,7 @@ impl ToNapiValue for FilledBuffer {
             0 => unsafe { <Option<()>>::to_napi_value(env, None) },
             filled if filled == capacity => Ok(value),
             // Shorter than asked (only at the end): a copy of the part that was filled.
-            filled => {
-                let bytes = unsafe { std::slice::from_raw_parts(data, filled) };
-                unsafe { JsBytes::to_napi_value(env, JsBytes(Bytes::copy_from_slice(bytes))) }
-            }
+            filled => copy_to_buffer(env, unsafe { std::slice::from_raw_parts(data, filled) }),
         }
     }
 }

@@ -4,8 +4,6 @@
 //! Both call `LocalFileSystem` itself, so metadata, ETags, staging and error mapping are
 //! object_store's own; only the thread they run on differs.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -20,7 +18,7 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::get::{NativeGetResult, EAGER_BODY_LIMIT};
 use crate::js_bytes::JsBytes;
 use crate::meta::NativeObjectMeta;
-use crate::reader::{ByteSource, NativeReader};
+use crate::reader::{read_file_range, ByteSource, NativeReader};
 use crate::store::StoreInner;
 
 /// The whole of `get` on a local file: open, check, and read a small body.
@@ -35,7 +33,9 @@ pub fn get_local(
     let len = (range.end - range.start) as usize;
     let (body, reader) = match result.payload {
         GetResultPayload::File(file, _) if len <= EAGER_BODY_LIMIT => {
-            (Some(JsBytes(read_exact_at(&file, range.start, len)?)), None)
+            let mut body = vec![0; len];
+            read_file_range(&file, range.start, &mut body)?;
+            (Some(JsBytes(body.into())), None)
         }
         payload => (
             None,
@@ -65,13 +65,6 @@ pub fn put_local(
         PutPayload::from(data),
         options,
     ))?)
-}
-
-fn read_exact_at(file: &File, offset: u64, len: usize) -> StorageResult<Bytes> {
-    let mut buf = vec![0; len];
-    file.read_exact_at(&mut buf, offset)
-        .map_err(|err| StorageFailure::generic(format!("reading local file: {err}")))?;
-    Ok(buf.into())
 }
 
 #[cfg(test)]

@@ -65,27 +65,19 @@ where
     F: Future<Output = napi::Result<T>> + Send + 'static,
 {
     let raw_env = env.raw();
-    let mut deferred = ptr::null_mut();
-    let mut promise = ptr::null_mut();
-    check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
-
+    let (deferred, promise) = new_promise(raw_env)?;
     let mut fut = Box::pin(fut);
     if poll_inline {
         let polled = napi::bindgen_prelude::within_runtime_if_available(|| {
             fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
         });
         if let Poll::Ready(outcome) = polled {
-            settle(
-                raw_env,
-                deferred,
-                Box::new(move |env| into_value(env, outcome)),
-            );
+            settle(raw_env, deferred, into_value(raw_env, outcome));
             return Ok(PromiseRaw::new(raw_env, promise));
         }
     }
 
     let queue = enqueue_start(raw_env)?;
-    let deferred = Deferred(deferred);
     napi::bindgen_prelude::spawn(async move { deliver(&queue, deferred, fut.await) });
     Ok(PromiseRaw::new(raw_env, promise))
 }
@@ -101,17 +93,22 @@ where
     W: FnOnce() -> napi::Result<T> + Send + 'static,
 {
     let raw_env = env.raw();
-    let mut deferred = ptr::null_mut();
-    let mut promise = ptr::null_mut();
-    check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
+    let (deferred, promise) = new_promise(raw_env)?;
     let queue = enqueue_start(raw_env)?;
-    let deferred = Deferred(deferred);
     run_on_file_thread(move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
             .unwrap_or_else(|panic| Err(panic_failure(panic.as_ref()).into()));
         deliver(&queue, deferred, outcome)
     });
     Ok(PromiseRaw::new(raw_env, promise))
+}
+
+/// A pending promise and its resolver.
+fn new_promise(env: sys::napi_env) -> napi::Result<(Deferred, sys::napi_value)> {
+    let mut deferred = ptr::null_mut();
+    let mut promise = ptr::null_mut();
+    check(unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) })?;
+    Ok((Deferred(deferred), promise))
 }
 
 /// Queue a finished operation for the JavaScript thread.
@@ -151,8 +148,9 @@ fn into_value<T: ToNapiValue>(
     unsafe { T::to_napi_value(env, outcome?) }
 }
 
-fn settle(env: sys::napi_env, deferred: sys::napi_deferred, settle: Settle) {
-    let status = match settle(env) {
+fn settle(env: sys::napi_env, deferred: Deferred, outcome: napi::Result<sys::napi_value>) {
+    let deferred = deferred.0;
+    let status = match outcome {
         Ok(value) => unsafe { sys::napi_resolve_deferred(env, deferred, value) },
         Err(err) => unsafe {
             sys::napi_reject_deferred(env, deferred, JsError::from(err).into_value(env))
@@ -230,7 +228,8 @@ unsafe extern "C" fn call_js(
     if env.is_null() {
         return; // the environment is gone; only the memory is left to free
     }
-    settle(env, completion.deferred.0, completion.settle);
+    let value = (completion.settle)(env);
+    settle(env, completion.deferred, value);
     LOCAL.with(|local| {
         if let Some(local) = local.borrow().as_ref() {
             let in_flight = local.in_flight.get().saturating_sub(1);

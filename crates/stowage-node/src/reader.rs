@@ -51,17 +51,16 @@ impl ByteSource {
         matches!(self, Self::File { .. })
     }
 
-    /// How many bytes the next chunk of a file will have.
-    pub fn next_file_chunk_len(&self) -> usize {
+    /// How many bytes of a file are left to read.
+    pub fn file_bytes_left(&self) -> usize {
         match self {
-            Self::File { range, .. } => (range.end - range.start).min(READ_CHUNK as u64) as usize,
+            Self::File { range, .. } => (range.end - range.start) as usize,
             _ => 0,
         }
     }
 
     /// Fill `buf` with the next bytes of a file, on the calling thread; 0 at the end.
     pub fn fill_from_file(&mut self, buf: &mut [u8]) -> StorageResult<usize> {
-        use std::io::{Read, Seek, SeekFrom};
         let Self::File { file, range } = self else {
             return Ok(0);
         };
@@ -70,11 +69,7 @@ impl ByteSource {
             *self = Self::Finished;
             return Ok(0);
         }
-        let failed =
-            |err: std::io::Error| StorageFailure::generic(format!("reading local file: {err}"));
-        let mut handle = &**file;
-        handle.seek(SeekFrom::Start(range.start)).map_err(failed)?;
-        handle.read_exact(&mut buf[..len]).map_err(failed)?;
+        read_file_range(file, range.start, &mut buf[..len])?;
         range.start += len as u64;
         Ok(len)
     }
@@ -83,16 +78,7 @@ impl ByteSource {
     pub async fn next_chunk(&mut self) -> StorageResult<Option<Bytes>> {
         match self {
             Self::Finished => Ok(None),
-            Self::File { file, range } => {
-                if range.is_empty() {
-                    *self = Self::Finished;
-                    return Ok(None);
-                }
-                let len = (range.end - range.start).min(READ_CHUNK as u64) as usize;
-                let chunk = read_file_at(file.clone(), range.start, len).await?;
-                range.start += len as u64;
-                Ok(Some(chunk.into()))
-            }
+            Self::File { .. } => Err(read_on_file_thread()),
             Self::Stream(stream) => {
                 let Some(first) = stream.next().await.transpose()? else {
                     *self = Self::Finished;
@@ -133,10 +119,7 @@ impl ByteSource {
     pub async fn read_all(&mut self, size_hint: usize) -> StorageResult<Bytes> {
         match std::mem::replace(self, Self::Finished) {
             Self::Finished => Ok(Bytes::new()),
-            Self::File { file, range } => {
-                let len = (range.end - range.start) as usize;
-                Ok(read_file_at(file, range.start, len).await?.into())
-            }
+            Self::File { .. } => Err(read_on_file_thread()),
             // Straight from the stream, not through `next_chunk`'s 1 MiB batches: a small
             // body should cost one small allocation, not a megabyte mapped and unmapped.
             Self::Stream(mut stream) => {
@@ -158,32 +141,16 @@ impl ByteSource {
     }
 }
 
-/// Read `len` bytes at `offset` into fresh, uninitialised capacity (no zero-fill: `File`
-/// reads into spare capacity directly, where a positioned `read_at` needs zeroed memory).
-/// The file position is shared, which is safe because a source is read by one call at a time.
-fn read_at(file: &File, offset: u64, len: usize) -> StorageResult<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let failed =
-        |err: std::io::Error| StorageFailure::generic(format!("reading local file: {err}"));
-    let mut handle = file;
-    handle.seek(SeekFrom::Start(offset)).map_err(failed)?;
-    let mut buf = Vec::with_capacity(len);
-    handle
-        .take(len as u64)
-        .read_to_end(&mut buf)
-        .map_err(failed)?;
-    if buf.len() < len {
-        return Err(StorageFailure::generic(
-            "reading local file: it became shorter while being read",
-        ));
-    }
-    Ok(buf)
+/// Fill `buf` from `offset` of `file` (a positioned read: the file's cursor is not used).
+pub fn read_file_range(file: &File, offset: u64, buf: &mut [u8]) -> StorageResult<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+        .map_err(|err| StorageFailure::generic(format!("reading local file: {err}")))
 }
 
-async fn read_file_at(file: Arc<File>, offset: u64, len: usize) -> StorageResult<Vec<u8>> {
-    tokio::task::spawn_blocking(move || read_at(&file, offset, len))
-        .await
-        .map_err(|err| StorageFailure::generic(err.to_string()))?
+/// `NativeReader` reads local files on a file thread; the async paths never get one.
+fn read_on_file_thread() -> StorageFailure {
+    StorageFailure::generic("internal error in stowage: a local file read took the async path")
 }
 
 /// One chunk for JavaScript: read into a V8 buffer (files) or handed over (network).
@@ -231,7 +198,7 @@ impl NativeReader {
             // Sized from the source when it is free (it is, unless a read is in flight).
             let len = source
                 .try_lock()
-                .map_or(READ_CHUNK, |s| s.next_file_chunk_len());
+                .map_or(READ_CHUNK, |s| s.file_bytes_left().min(READ_CHUNK));
             let mut buffer = BufferToFill::new(env.raw(), len)?;
             return promise_on_file_thread(env, move || {
                 let filled = source
@@ -260,6 +227,14 @@ impl NativeReader {
         size_hint: f64,
     ) -> napi::Result<PromiseRaw<'env, JsBytes>> {
         let source = self.source.clone();
+        if self.reads_file {
+            return promise_on_file_thread(env, move || {
+                let mut source = source.blocking_lock();
+                let mut all = vec![0; source.file_bytes_left()];
+                source.fill_from_file(&mut all)?;
+                Ok(JsBytes(all.into()))
+            });
+        }
         promise(
             env,
             false,
