@@ -1,17 +1,9 @@
 import { makeAzure, useServers } from '../cloud/helpers.js'
-import { describeConformance } from './suite.js'
+import { FULL_CAPABILITIES, describeConformance } from './suite.js'
 
 const servers = useServers(['azure'])
 
 describeConformance('AzureStore on Azurite', async () => ({
   store: makeAzure(servers().azure!),
-  capabilities: {
-    attributes: true,
-    orderedList: true,
-    signing: true,
-    conditionalUpdate: true,
-    conditionalGet: true,
-    createMode: true,
-    copyIfNotExists: true,
-  },
+  capabilities: FULL_CAPABILITIES,
 }))

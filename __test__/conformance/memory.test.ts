@@ -1,15 +1,10 @@
 import { MemoryStore } from '../../src/index.js'
-import { describeConformance } from './suite.js'
+import { FULL_CAPABILITIES, describeConformance } from './suite.js'
 
 describeConformance('MemoryStore', async () => ({
   store: new MemoryStore(),
   capabilities: {
-    attributes: true,
-    orderedList: true,
+    ...FULL_CAPABILITIES,
     signing: false,
-    conditionalUpdate: true,
-    conditionalGet: true,
-    createMode: true,
-    copyIfNotExists: true,
   },
 }))

@@ -1,5 +1,5 @@
 import { makeS3, useServers } from '../cloud/helpers.js'
-import { describeConformance } from './suite.js'
+import { FULL_CAPABILITIES, describeConformance } from './suite.js'
 
 const servers = useServers(['s3', 's3moto'])
 
@@ -7,26 +7,13 @@ const servers = useServers(['s3', 's3moto'])
 describeConformance('S3Store on s3s-fs', async () => ({
   store: makeS3(servers().s3!),
   capabilities: {
-    attributes: true,
-    orderedList: true,
-    signing: true,
-    conditionalUpdate: true,
+    ...FULL_CAPABILITIES,
     conditionalGet: false,
-    createMode: true,
-    copyIfNotExists: true,
   },
 }))
 
 // moto honours conditional GETs but does not check signatures.
 describeConformance('S3Store on moto', async () => ({
   store: makeS3(servers().s3moto!),
-  capabilities: {
-    attributes: true,
-    orderedList: true,
-    signing: true,
-    conditionalUpdate: true,
-    conditionalGet: true,
-    createMode: true,
-    copyIfNotExists: true,
-  },
+  capabilities: FULL_CAPABILITIES,
 }))

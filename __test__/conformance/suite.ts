@@ -31,6 +31,17 @@ export interface Capabilities {
   copyIfNotExists: boolean
 }
 
+/** Everything supported: each backend's table names only where it falls short. */
+export const FULL_CAPABILITIES: Capabilities = {
+  attributes: true,
+  orderedList: true,
+  signing: true,
+  conditionalUpdate: true,
+  conditionalGet: true,
+  createMode: true,
+  copyIfNotExists: true,
+}
+
 export interface Backend {
   store: ObjectStore
   capabilities: Capabilities
