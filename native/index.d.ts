@@ -21,7 +21,7 @@ export declare class NativeReader {
   read(): Promise<Buffer | null>
   /** Everything that is left, as one buffer. */
   readAll(sizeHint: number): Promise<Buffer>
-  /** Stop reading and release the connection or file. */
+  /** Stop reading and release the connection or file, at once even while a read waits. */
   cancel(): void
 }
 
@@ -87,7 +87,10 @@ export declare class NativeUpload {
   write(chunk: Buffer): Promise<number>
   /** Upload the rest and make the object visible. */
   finish(): Promise<NativePutResult>
-  /** Abandon the upload, removing any parts already on the server. */
+  /**
+   * Abandon the upload, removing any parts already on the server. A write or finish in
+   * flight is stopped first, so this does not wait for a stalled connection.
+   */
   abort(): Promise<void>
   /** Bytes confirmed by the server so far. */
   get confirmed(): number
@@ -315,7 +318,10 @@ export interface NativePutResult {
 
 /** Retry options. Durations are in milliseconds. */
 export interface NativeRetryOptions {
-  /** Most retries of one request (object_store default 10). */
+  /**
+   * Most retries of one request (object_store default 10).
+   * A JavaScript number, checked here: as a `u32`, napi-rs would wrap -1 to 4294967295.
+   */
   maxRetries?: number
   /** Give up retrying after this long (object_store default 180000). */
   retryTimeout?: number

@@ -5,6 +5,7 @@
  * (`AWS_*`, `GOOGLE_*`, `AZURE_*`); explicit options win over them.
  * Durations are in milliseconds.
  */
+import { checkOptions, describeValue } from './arguments.js'
 import { ConfigError, fromNative } from './errors.js'
 import native from './native.js'
 import type { NativeStore } from './native.js'
@@ -208,13 +209,15 @@ function build(what: string, make: () => NativeStore): NativeStore {
   }
 }
 
-function nativeClient(client: ClientOptions | undefined) {
-  return client && { ...client }
+function nativeClient(client: ClientOptions | undefined | null) {
+  if (client === undefined || client === null) return undefined
+  return { ...checkOptions<ClientOptions>(client, 'client') }
 }
 
-function nativeRetry(retry: RetryOptions | undefined) {
-  if (!retry) return undefined
-  const { backoff, ...rest } = retry
+function nativeRetry(retry: RetryOptions | undefined | null) {
+  if (retry === undefined || retry === null) return undefined
+  const { backoff: given, ...rest } = checkOptions<RetryOptions>(retry, 'retry')
+  const backoff = given === undefined || given === null ? undefined : checkOptions<NonNullable<RetryOptions['backoff']>>(given, 'retry.backoff')
   return {
     ...rest,
     backoff: backoff && { initBackoff: backoff.initialDelay, maxBackoff: backoff.maxDelay, base: backoff.base },
@@ -253,7 +256,8 @@ function nativeProvider<C extends { expiresAt?: Expiry }>(
 
 /** Amazon S3 and S3-compatible servers (MinIO, R2, Ceph, ...). */
 export class S3Store extends Store {
-  constructor(opts: S3Options = {}) {
+  constructor(options?: S3Options | null) {
+    const opts = checkOptions<S3Options>(options, 'S3Store options')
     const { client, retry, credentialProvider, ...rest } = opts
     super(build(opts.bucket ?? 's3', () => native.NativeStore.s3({
       ...rest,
@@ -266,7 +270,8 @@ export class S3Store extends Store {
 
 /** Google Cloud Storage. */
 export class GCSStore extends Store {
-  constructor(opts: GCSOptions = {}) {
+  constructor(options?: GCSOptions | null) {
+    const opts = checkOptions<GCSOptions>(options, 'GCSStore options')
     const { client, retry, credentialProvider, ...rest } = opts
     super(build(opts.bucket ?? 'gcs', () => native.NativeStore.gcs({
       ...rest,
@@ -279,7 +284,8 @@ export class GCSStore extends Store {
 
 /** Azure Blob Storage (and the Azurite emulator). */
 export class AzureStore extends Store {
-  constructor(opts: AzureOptions = {}) {
+  constructor(options?: AzureOptions | null) {
+    const opts = checkOptions<AzureOptions>(options, 'AzureStore options')
     const { client, retry, credentialProvider, ...rest } = opts
     super(build(opts.container ?? 'azure', () => native.NativeStore.azure({
       ...rest,
@@ -295,7 +301,9 @@ export class AzureStore extends Store {
  * `rename` need a WebDAV server. Keys are resolved against `url`. Cannot sign URLs.
  */
 export class HTTPStore extends Store {
-  constructor(url: string, opts: HTTPOptions = {}) {
+  constructor(url: string, options?: HTTPOptions | null) {
+    const opts = checkOptions<HTTPOptions>(options, 'HTTPStore options')
+    if (typeof url !== 'string') throw new ConfigError(`HTTPStore takes a URL string, got ${describeValue(url)}`)
     super(build(url, () => native.NativeStore.http(url, {
       client: nativeClient(opts.client),
       retry: nativeRetry(opts.retry),

@@ -2,6 +2,7 @@
  * The errors every stowage operation throws. Each carries a stable `code`
  * (DESIGN.md's table) and, where one applies, the `path` it concerns.
  */
+import { printable } from './printable.js'
 
 /** The stable error codes. */
 export type StorageErrorCode =
@@ -101,12 +102,22 @@ export function storageError(code: StorageErrorCode, message: string, options?: 
 }
 
 /**
- * Turn anything thrown by the native module into a `StorageError`.
- * The native side encodes `{ code, message }` as JSON in the error message.
+ * napi-rs' own statuses for a JavaScript value it could not convert to the Rust type a
+ * function takes (a number where a string belongs, a string where an array does...).
  */
-export function fromNative(err: unknown, path?: string): StorageError {
+const conversionStatuses = new Set([
+  'InvalidArg', 'ObjectExpected', 'StringExpected', 'NameExpected', 'FunctionExpected', 'NumberExpected',
+  'BooleanExpected', 'ArrayExpected', 'BigintExpected', 'DateExpected', 'ArrayBufferExpected', 'DetachableArraybufferExpected',
+])
+
+/**
+ * Turn anything thrown by the native module into a `StorageError`.
+ * The native side encodes `{ code, message }` as JSON in the error message; a value napi-rs
+ * could not convert is `INVALID_CONFIG`. Never throws, whatever `err` and `path` are.
+ */
+export function fromNative(err: unknown, path?: unknown): StorageError {
   if (err instanceof StorageError) return err
-  const raw = err instanceof Error ? err.message : String(err)
+  const raw = err instanceof Error ? err.message : printable(err)
   let code: StorageErrorCode = 'GENERIC'
   let message = raw
   if (raw.startsWith('{')) {
@@ -119,7 +130,10 @@ export function fromNative(err: unknown, path?: string): StorageError {
     } catch {
       // Not ours: keep the message as it is.
     }
+  } else if (err instanceof Error && conversionStatuses.has((err as { code?: unknown }).code as string)) {
+    code = 'INVALID_CONFIG'
   }
   const cause = new Error(message)
-  return storageError(code, path === undefined ? message : `${message} (path: ${path})`, { path, cause })
+  const pathText = path === undefined ? undefined : printable(path)
+  return storageError(code, pathText === undefined ? message : `${message} (path: ${pathText})`, { path: pathText, cause })
 }

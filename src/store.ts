@@ -3,13 +3,16 @@
  * inputs and outputs and maps errors; the work itself happens in Rust.
  */
 import type { Readable, Writable } from 'node:stream'
-import { AbortError, ConfigError, StorageError, fromNative } from './errors.js'
+import { abortError, raceAbort } from './abort.js'
+import { checkKey, checkMetadata, checkOptions, checkPrefix, checkSignal, checkText, describeValue } from './arguments.js'
+import { ConfigError, StorageError, fromNative } from './errors.js'
 import type { NativeGetOptions, NativeObjectMeta, NativePutOptions, NativeStore } from './native.js'
+import { printable } from './printable.js'
 import { UploadFeeder, UploadWritable, asBuffer, bufferedReader, nodeStream, toStorageError, webStream } from './streams.js'
 import type { BodyReader } from './streams.js'
 import type {
-  Attributes, GetOptions, GetResult, ListResult, ObjectMeta, ObjectStore, PutInput, PutOptions, PutResult,
-  ReadStreamOptions, SignMethod, SignOptions,
+  Attributes, GetOptions, GetResult, ListOptions, ListResult, ListWithDelimiterOptions, ObjectMeta, ObjectStore,
+  Progress, PutInput, PutOptions, PutResult, ReadStreamOptions, SignMethod, SignOptions,
 } from './types.js'
 
 const DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
@@ -23,43 +26,49 @@ export class Store implements ObjectStore {
     this.#native = native
   }
 
-  async put(path: string, data: PutInput, opts: PutOptions = {}): Promise<PutResult> {
-    const signal = opts.signal
-    if (signal?.aborted) throw new AbortError(undefined, { path, cause: signal.reason })
+  async put(path: string, data: PutInput, options?: PutOptions | null): Promise<PutResult> {
+    const key = checkKey(path)
+    const opts = checkOptions<PutOptions>(options, 'put() options')
+    const signal = checkSignal(opts.signal)
+    const onProgress = checkProgress(opts.onProgress)
+    if (signal?.aborted) throw abortError(key, signal)
     const native = nativePutOptions(opts)
     if (isBytes(data)) {
       const bytes = asBuffer(data)
-      if (!signal && !opts.onProgress) {
-        return call(path, async () => cleanResult(await this.#native.put(path, bytes, native)))
+      if (!signal && !onProgress) {
+        return call(key, async () => cleanResult(await this.#native.put(key, bytes, native)))
       }
       const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
-      return this.#feeder(path, native, opts, bytes.length).pump(slices(bytes, chunkSize), signal, { stable: true })
+      return this.#feeder(key, native, onProgress, bytes.length).pump(slices(bytes, chunkSize), signal, { stable: true })
     }
     if (!isIterable(data)) {
-      throw new ConfigError(`put() takes bytes, a string, a Readable, a ReadableStream or an async iterable`, { path })
+      throw new ConfigError(`put() takes bytes, a string, a Readable, a ReadableStream or an async iterable, got ${describeValue(data)}`, { path: key })
     }
-    return this.#feeder(path, native, opts).pump(data, signal)
+    return this.#feeder(key, native, onProgress).pump(data, signal)
   }
 
-  async get(path: string, opts: GetOptions = {}): Promise<GetResult> {
-    const { signal } = opts
-    if (signal?.aborted) throw new AbortError(undefined, { path, cause: signal.reason })
-    const result = await call(path, () => this.#native.get(path, nativeGetOptions(opts)), signal)
+  async get(path: string, options?: GetOptions | null): Promise<GetResult> {
+    const key = checkKey(path)
+    const opts = checkOptions<GetOptions>(options, 'get() options')
+    const signal = checkSignal(opts.signal)
+    if (signal?.aborted) throw abortError(key, signal)
+    const nativeOptions = nativeGetOptions(opts)
+    const result = await call(key, () => this.#native.get(key, nativeOptions), signal, (late) => late.reader?.cancel())
     const { start, end } = result
     const attributes: Attributes = { metadata: {} }
-    for (const [key, value] of Object.entries(result.attributes ?? {})) {
-      if (value !== null && value !== undefined) (attributes as unknown as Record<string, unknown>)[key] = value
+    for (const [name, value] of Object.entries(result.attributes ?? {})) {
+      if (value !== null && value !== undefined) (attributes as unknown as Record<string, unknown>)[name] = value
     }
     let source: BodyReader | undefined = result.reader ?? bufferedReader(result.body!)
     const takeReader = () => {
-      if (!source) throw new StorageError('the body of this GetResult has already been read', 'GENERIC', { path })
+      if (!source) throw new StorageError('the body of this GetResult has already been read', 'GENERIC', { path: key })
       const taken = source
       source = undefined
       return taken
     }
     const bytes = async () => {
       const taken = takeReader()
-      return call(path, () => taken.readAll(end - start), signal)
+      return call(key, () => taken.readAll(end - start), signal, undefined, () => taken.cancel())
     }
     return {
       meta: toMeta(result.meta),
@@ -69,75 +78,117 @@ export class Store implements ObjectStore {
       text: async () => (await bytes()).toString('utf8'),
       stream: () => {
         const taken = takeReader()
-        return webStream(async () => taken, path, signal)
+        return webStream(async () => taken, key, signal)
       },
     }
   }
 
   async getRange(path: string, start: number, end: number): Promise<Buffer> {
-    return call(path, () => this.#native.getRange(path, start, end))
+    const key = checkKey(path)
+    return call(key, () => this.#native.getRange(key, start, end))
   }
 
   async getRanges(path: string, ranges: Array<[number, number]>): Promise<Buffer[]> {
-    return call(path, () => this.#native.getRanges(path, ranges))
+    const key = checkKey(path)
+    if (!Array.isArray(ranges) || !ranges.every((range) => Array.isArray(range) && range.length === 2)) {
+      throw new ConfigError(`getRanges() takes an array of [start, end] pairs, got ${describeValue(ranges)}`, { path: key })
+    }
+    return call(key, () => this.#native.getRanges(key, ranges))
   }
 
   async head(path: string): Promise<ObjectMeta> {
-    return call(path, async () => toMeta(await this.#native.head(path)))
+    const key = checkKey(path)
+    return call(key, async () => toMeta(await this.#native.head(key)))
   }
 
-  async *list(prefix?: string, opts: { offset?: string } = {}): AsyncIterable<ObjectMeta> {
-    const lister = callSync(prefix ?? '', () => this.#native.list(prefix, opts.offset))
+  async *list(prefix?: string | null, options?: ListOptions | null): AsyncIterable<ObjectMeta> {
+    const listed = checkPrefix(prefix)
+    const opts = checkOptions<ListOptions>(options, 'list() options')
+    const offset = opts.offset === undefined || opts.offset === null ? undefined : checkKey(opts.offset, 'list offset')
+    const signal = checkSignal(opts.signal)
+    const where = listed ?? ''
+    if (signal?.aborted) throw abortError(where, signal)
+    const lister = callSync(where, () => this.#native.list(listed, offset))
     for (;;) {
-      const page = await call(prefix ?? '', () => lister.nextPage())
+      const page = await call(where, () => lister.nextPage(), signal)
       if (page === null) return
       for (const entry of page) yield toMeta(entry)
     }
   }
 
-  async listWithDelimiter(prefix?: string): Promise<ListResult> {
-    return call(prefix ?? '', async () => {
-      const result = await this.#native.listWithDelimiter(prefix)
+  async listWithDelimiter(prefix?: string | null, options?: ListWithDelimiterOptions | null): Promise<ListResult> {
+    const listed = checkPrefix(prefix)
+    const signal = checkSignal(checkOptions<ListWithDelimiterOptions>(options, 'listWithDelimiter() options').signal)
+    const where = listed ?? ''
+    if (signal?.aborted) throw abortError(where, signal)
+    return call(where, async () => {
+      const result = await this.#native.listWithDelimiter(listed)
       return { objects: result.objects.map(toMeta), commonPrefixes: result.commonPrefixes }
-    })
+    }, signal)
   }
 
   async delete(paths: string | string[]): Promise<void> {
-    return call(Array.isArray(paths) ? paths.join(', ') : paths, () => this.#native.delete(paths))
+    const keys = Array.isArray(paths) ? paths.map((path) => checkKey(path)) : checkKey(paths)
+    return call(Array.isArray(keys) ? keys.join(', ') : keys, () => this.#native.delete(keys))
   }
 
-  async copy(from: string, to: string, opts: { overwrite?: boolean } = {}): Promise<void> {
-    return callPair(from, to, () => this.#native.copy(from, to, opts.overwrite ?? true))
+  async copy(from: string, to: string, options?: { overwrite?: boolean } | null): Promise<void> {
+    const [source, target] = [checkKey(from, 'source key'), checkKey(to, 'target key')]
+    const overwrite = checkOverwrite(checkOptions<{ overwrite: boolean }>(options, 'copy() options').overwrite)
+    return callPair(source, target, () => this.#native.copy(source, target, overwrite))
   }
 
-  async rename(from: string, to: string, opts: { overwrite?: boolean } = {}): Promise<void> {
-    return callPair(from, to, () => this.#native.rename(from, to, opts.overwrite ?? true))
+  async rename(from: string, to: string, options?: { overwrite?: boolean } | null): Promise<void> {
+    const [source, target] = [checkKey(from, 'source key'), checkKey(to, 'target key')]
+    const overwrite = checkOverwrite(checkOptions<{ overwrite: boolean }>(options, 'rename() options').overwrite)
+    return callPair(source, target, () => this.#native.rename(source, target, overwrite))
   }
 
-  async signUrl(method: SignMethod, path: string, opts: SignOptions = {}): Promise<string> {
-    const [url] = await this.signUrls(method, [path], opts)
+  async signUrl(method: SignMethod, path: string, options?: SignOptions | null): Promise<string> {
+    const [url] = await this.signUrls(method, [path], options)
     return url!
   }
 
-  async signUrls(method: SignMethod, paths: string[], opts: SignOptions = {}): Promise<string[]> {
-    return call(paths.length === 1 ? paths[0]! : '', () => this.#native.signUrls(method, paths, opts.expiresIn))
+  async signUrls(method: SignMethod, paths: string[], options?: SignOptions | null): Promise<string[]> {
+    if (!Array.isArray(paths)) throw new ConfigError(`signUrls() takes an array of keys, got ${describeValue(paths)}`)
+    const keys = paths.map((path) => checkKey(path))
+    const opts = checkOptions<SignOptions>(options, 'signUrl() options')
+    const expiresIn = opts.expiresIn ?? undefined
+    return call(keys.length === 1 ? keys[0]! : '', () => this.#native.signUrls(method, keys, expiresIn))
   }
 
-  createReadStream(path: string, opts: ReadStreamOptions = {}): Readable {
-    const { start, end, signal } = opts
-    const range = start === undefined && end === undefined
-      ? undefined
-      : { start: start ?? 0, ...(end === undefined ? {} : { end: end + 1 }) }
-    const open = async () => {
-      const result = await this.#native.get(path, nativeGetOptions({ range }))
-      return result.reader ?? bufferedReader(result.body!)
+  createReadStream(path: string, options?: ReadStreamOptions | null): Readable {
+    let signal: AbortSignal | undefined
+    let open: () => Promise<BodyReader>
+    try {
+      const key = checkKey(path)
+      const opts = checkOptions<ReadStreamOptions>(options, 'createReadStream() options')
+      signal = checkSignal(opts.signal)
+      const { start, end } = opts
+      const range = (start === undefined || start === null) && (end === undefined || end === null)
+        ? undefined
+        : { start: start ?? 0, ...(end === undefined || end === null ? {} : { end: checkNumber(end, 'end') + 1 }) }
+      const nativeOptions = nativeGetOptions({ range })
+      open = async () => {
+        const result = await raceAbort(this.#native.get(key, nativeOptions), signal, key, (late) => late.reader?.cancel())
+        return result.reader ?? bufferedReader(result.body!)
+      }
+    } catch (err) {
+      // Bad arguments reach the caller the way every other failure of this stream does.
+      const failure = fromNative(err, path)
+      open = () => Promise.reject(failure)
     }
-    return nodeStream(open, path, signal)
+    return nodeStream(open, printable(path), signal)
   }
 
-  createWriteStream(path: string, opts: PutOptions = {}): Writable {
-    const feeder = callSync(path, () => this.#feeder(path, nativePutOptions(opts), opts))
-    return new UploadWritable(feeder, path, opts.signal)
+  createWriteStream(path: string, options?: PutOptions | null): Writable {
+    return callSync(printable(path), () => {
+      const key = checkKey(path)
+      const opts = checkOptions<PutOptions>(options, 'createWriteStream() options')
+      const signal = checkSignal(opts.signal)
+      const feeder = this.#feeder(key, nativePutOptions(opts), checkProgress(opts.onProgress))
+      return new UploadWritable(feeder, key, signal)
+    })
   }
 
   /** A description without secrets. */
@@ -149,18 +200,32 @@ export class Store implements ObjectStore {
     return this.toString()
   }
 
-  #feeder(path: string, native: NativePutOptions, opts: PutOptions, total?: number): UploadFeeder {
+  #feeder(path: string, native: NativePutOptions, onProgress: ((p: Progress) => void) | undefined, total?: number): UploadFeeder {
     const upload = callSync(path, () => this.#native.upload(path, native))
-    return new UploadFeeder(upload, path, opts.onProgress, total)
+    return new UploadFeeder(upload, path, onProgress, total)
   }
 }
 
-async function call<T>(path: string, op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+/**
+ * Run a native operation, mapping its failure to a `StorageError`. With a `signal`, the call
+ * settles as soon as it fires: `onLate` releases a result that arrives after the abort, and
+ * `onAbort` stops the native work at once (a body read that would otherwise wait out a stall).
+ */
+async function call<T>(
+  path: string,
+  op: () => Promise<T>,
+  signal?: AbortSignal,
+  onLate?: (value: T) => void,
+  onAbort?: () => void,
+): Promise<T> {
+  const stop = onAbort && signal ? () => onAbort() : undefined
+  if (stop) signal!.addEventListener('abort', stop, { once: true })
   try {
-    if (!signal) return await op()
-    return await abortable(op(), signal, path)
+    return await raceAbort(op(), signal, path, onLate)
   } catch (err) {
     throw toStorageError(err, path, signal)
+  } finally {
+    if (stop) signal!.removeEventListener('abort', stop)
   }
 }
 
@@ -182,12 +247,21 @@ async function callPair(from: string, to: string, op: () => Promise<void>): Prom
   }
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal, path: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortError(undefined, { path, cause: signal.reason }))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
+function checkOverwrite(overwrite: unknown): boolean {
+  if (overwrite === undefined || overwrite === null) return true
+  if (typeof overwrite !== 'boolean') throw new ConfigError(`overwrite must be a boolean, got ${describeValue(overwrite)}`)
+  return overwrite
+}
+
+function checkProgress(onProgress: unknown): ((p: Progress) => void) | undefined {
+  if (onProgress === undefined || onProgress === null) return undefined
+  if (typeof onProgress !== 'function') throw new ConfigError(`onProgress must be a function, got ${describeValue(onProgress)}`)
+  return onProgress as (p: Progress) => void
+}
+
+function checkNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw new ConfigError(`${name} must be a number, got ${describeValue(value)}`)
+  return value
 }
 
 function isBytes(data: PutInput): data is Uint8Array | ArrayBuffer | string {
@@ -216,35 +290,53 @@ function toMeta(meta: NativeObjectMeta): ObjectMeta {
   return out
 }
 
-function nativePutOptions(opts: PutOptions): NativePutOptions {
+function nativePutOptions(opts: Partial<PutOptions>): NativePutOptions {
   const { mode } = opts
+  if (mode !== undefined && mode !== null && typeof mode !== 'string' && (typeof mode !== 'object' || Array.isArray(mode))) {
+    throw new ConfigError(`mode must be 'overwrite', 'create' or { etag, version }, got ${describeValue(mode)}`)
+  }
+  const update = typeof mode === 'object' && mode !== null ? mode : undefined
   return {
     attributes: {
-      contentType: opts.contentType,
-      contentDisposition: opts.contentDisposition,
-      contentEncoding: opts.contentEncoding,
-      contentLanguage: opts.contentLanguage,
-      cacheControl: opts.cacheControl,
-      metadata: opts.metadata,
+      contentType: checkText(opts.contentType, 'contentType'),
+      contentDisposition: checkText(opts.contentDisposition, 'contentDisposition'),
+      contentEncoding: checkText(opts.contentEncoding, 'contentEncoding'),
+      contentLanguage: checkText(opts.contentLanguage, 'contentLanguage'),
+      cacheControl: checkText(opts.cacheControl, 'cacheControl'),
+      metadata: checkMetadata(opts.metadata),
     },
-    mode: typeof mode === 'object' ? 'update' : mode,
-    etag: typeof mode === 'object' ? mode.etag : undefined,
-    version: typeof mode === 'object' ? mode.version : undefined,
-    chunkSize: opts.chunkSize,
-    concurrency: opts.concurrency,
+    mode: update ? 'update' : ((mode as string | null | undefined) ?? undefined),
+    etag: update ? checkText(update.etag, 'mode.etag') : undefined,
+    version: update ? checkText(update.version, 'mode.version') : undefined,
+    chunkSize: opts.chunkSize ?? undefined,
+    concurrency: opts.concurrency ?? undefined,
   }
 }
 
-function nativeGetOptions(opts: GetOptions): NativeGetOptions {
-  const range = opts.range
-  return {
-    rangeStart: range && 'start' in range ? range.start : undefined,
-    rangeEnd: range && 'start' in range ? range.end : undefined,
-    suffix: range && 'suffix' in range ? range.suffix : undefined,
-    ifMatch: opts.ifMatch,
-    ifNoneMatch: opts.ifNoneMatch,
-    ifModifiedSince: opts.ifModifiedSince,
-    ifUnmodifiedSince: opts.ifUnmodifiedSince,
-    version: opts.version,
+function nativeGetOptions(opts: Partial<GetOptions>): NativeGetOptions {
+  const range: unknown = opts.range ?? undefined
+  if (range !== undefined && (typeof range !== 'object' || range === null || Array.isArray(range))) {
+    throw new ConfigError(`range must be { start, end? } or { suffix }, got ${describeValue(range)}`)
   }
+  const bounded = range && 'start' in range ? (range as { start?: number; end?: number }) : undefined
+  const suffix = range && 'suffix' in range ? (range as { suffix?: number }).suffix : undefined
+  if (range && !bounded && suffix === undefined) throw new ConfigError('range must be { start, end? } or { suffix }')
+  return {
+    rangeStart: bounded?.start ?? undefined,
+    rangeEnd: bounded?.end ?? undefined,
+    suffix: suffix ?? undefined,
+    ifMatch: checkText(opts.ifMatch, 'ifMatch'),
+    ifNoneMatch: checkText(opts.ifNoneMatch, 'ifNoneMatch'),
+    ifModifiedSince: checkDate(opts.ifModifiedSince, 'ifModifiedSince'),
+    ifUnmodifiedSince: checkDate(opts.ifUnmodifiedSince, 'ifUnmodifiedSince'),
+    version: checkText(opts.version, 'version'),
+  }
+}
+
+function checkDate(value: unknown, name: string): Date | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new ConfigError(`${name} must be a valid Date, got ${describeValue(value)}`)
+  }
+  return value
 }

@@ -1,5 +1,6 @@
 /** The concrete stores and `fromUrl`. */
-import { fromNative } from './errors.js'
+import { checkOptions, describeValue } from './arguments.js'
+import { ConfigError, fromNative } from './errors.js'
 import native from './native.js'
 import { Store } from './store.js'
 
@@ -29,7 +30,9 @@ export interface LocalStoreOptions {
  * rename); attributes (content type, metadata) cannot be kept and are dropped.
  */
 export class LocalStore extends Store {
-  constructor(root: string, opts: LocalStoreOptions = {}) {
+  constructor(root: string, options?: LocalStoreOptions | null) {
+    const opts = checkOptions<LocalStoreOptions>(options, 'LocalStore options')
+    if (typeof root !== 'string') throw new ConfigError(`LocalStore takes a root directory path, got ${describeValue(root)}`)
     super(build(root, () => native.NativeStore.local(root, opts)))
   }
 }
@@ -38,8 +41,15 @@ export class LocalStore extends Store {
 export type FromUrlOptions = Record<string, string | boolean | number | undefined>
 
 /** A store from a URL: `memory://`, `file:///abs/dir`, ... */
-export function fromUrl(url: string, opts: FromUrlOptions = {}): Store {
+export function fromUrl(url: string, opts?: FromUrlOptions | null): Store {
+  if (typeof url !== 'string') throw new ConfigError(`fromUrl() takes a URL string, got ${describeValue(url)}`)
   const options: Record<string, string> = {}
-  for (const [key, value] of Object.entries(opts)) if (value !== undefined) options[key] = String(value)
+  for (const [key, value] of Object.entries(checkOptions<FromUrlOptions>(opts, 'fromUrl() options'))) {
+    if (value === undefined || value === null) continue
+    if (!['string', 'boolean', 'number'].includes(typeof value)) {
+      throw new ConfigError(`fromUrl() option ${key} must be a string, boolean or number, got ${describeValue(value)}`)
+    }
+    options[key] = String(value)
+  }
   return new Store(build(url, () => native.NativeStore.fromUrl(url, options)))
 }

@@ -4,7 +4,9 @@
  * slow consumer never makes the process buffer a whole object.
  */
 import { Readable, Writable } from 'node:stream'
-import { AbortError, StorageError, fromNative } from './errors.js'
+import { abortError, raceAbort } from './abort.js'
+import { AbortError, ConfigError, StorageError, fromNative } from './errors.js'
+import { describeValue } from './arguments.js'
 import type { NativeReader, NativeUpload } from './native.js'
 import type { Progress, PutResult } from './types.js'
 
@@ -35,9 +37,10 @@ export function webStream(open: ChunkSource, path: string, signal?: AbortSignal)
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        signal?.throwIfAborted()
-        reader ??= await open()
-        const chunk = await reader.read()
+        if (signal?.aborted) throw abortError(path, signal)
+        reader ??= await raceAbort(open(), signal, path, (late) => late.cancel())
+        // Raced: a stalled body must not hold an abort until the read timeout fires.
+        const chunk = await raceAbort(reader.read(), signal, path)
         if (chunk === null) controller.close()
         else controller.enqueue(chunk)
       } catch (err) {
@@ -60,9 +63,9 @@ export function nodeStream(open: ChunkSource, path: string, signal?: AbortSignal
     highWaterMark: 1024 * 1024,
     read() {
       ;(async () => {
-        reader ??= await open()
-        const chunk = await reader.read()
-        stream.push(chunk)
+        reader ??= await raceAbort(open(), signal, path, (late) => late.cancel())
+        const chunk = await raceAbort(reader.read(), signal, path)
+        if (!stream.destroyed) stream.push(chunk)
       })().catch((err) => stream.destroy(toStorageError(err, path, signal)))
     },
     destroy(err, callback) {
@@ -129,31 +132,43 @@ export class UploadFeeder {
   async pump(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>, signal?: AbortSignal, { stable = false } = {}): Promise<PutResult> {
     let inFlight: Promise<void> | undefined
     const gathered = new Gatherer()
+    const chunks = iterate(source)
     try {
-      for await (const chunk of source) {
-        signal?.throwIfAborted()
-        const bytes = asBuffer(chunk)
+      for (;;) {
+        // Raced: an idle source must not hold an abort until it produces its next chunk.
+        const next = await raceAbort(Promise.resolve(chunks.next()), signal, this.path)
+        if (next.done) break
+        if (signal?.aborted) throw abortError(this.path, signal)
+        const bytes = asBuffer(next.value)
+        if (bytes.length === 0) continue // empty chunks carry nothing, wherever they come
         if (stable) {
-          await this.write(bytes)
+          await raceAbort(this.write(bytes), signal, this.path)
           continue
         }
         gathered.add(bytes)
         if (inFlight && gathered.size < GATHER_BYTES) continue
         await inFlight
-        inFlight = this.write(gathered.take())
+        inFlight = raceAbort(this.write(gathered.take()), signal, this.path)
         inFlight.catch(() => undefined) // awaited above or below; never left unhandled
       }
       await inFlight
       inFlight = undefined
-      if (gathered.size) await this.write(gathered.take())
-      signal?.throwIfAborted()
-      return await this.finish()
+      if (gathered.size) await raceAbort(this.write(gathered.take()), signal, this.path)
+      if (signal?.aborted) throw abortError(this.path, signal)
+      return await raceAbort(this.finish(), signal, this.path)
     } catch (err) {
-      await inFlight?.catch(() => undefined)
+      // Not awaited: an idle async generator settles `return()` only when it next resumes.
+      Promise.resolve().then(() => chunks.return?.()).catch(() => undefined)
       await this.abort()
       throw toStorageError(err, this.path, signal)
     }
   }
+}
+
+/** An iterator over a sync or async iterable of chunks. */
+function iterate(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>): AsyncIterator<Uint8Array | string> | Iterator<Uint8Array> {
+  if (Symbol.asyncIterator in source) return (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]()
+  return (source as Iterable<Uint8Array>)[Symbol.iterator]()
 }
 
 /** Gathering stops at this size even if the write in flight has not finished. */
@@ -231,5 +246,5 @@ export function asBuffer(chunk: Uint8Array | ArrayBuffer | string): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk
   if (chunk instanceof ArrayBuffer) return Buffer.from(chunk)
   if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-  throw new StorageError(`expected bytes or a string, got ${typeof chunk}`, 'INVALID_CONFIG')
+  throw new ConfigError(`a stream chunk must be bytes or a string, got ${describeValue(chunk)}`)
 }

@@ -99,6 +99,20 @@ export interface SignOptions {
   expiresIn?: number
 }
 
+/** Options of `list`. */
+export interface ListOptions {
+  /** List only keys after this one (in the backend's order). */
+  offset?: string
+  /** Stops the listing: the pending page rejects with `ABORTED` at once. */
+  signal?: AbortSignal
+}
+
+/** Options of `listWithDelimiter`. */
+export interface ListWithDelimiterOptions {
+  /** Rejects the call with `ABORTED` at once. */
+  signal?: AbortSignal
+}
+
 /** Options of `createReadStream`. */
 export interface ReadStreamOptions {
   /** First byte, inclusive. */
@@ -121,9 +135,9 @@ export interface ObjectStore {
   /** An object's metadata, without its bytes. */
   head(path: string): Promise<ObjectMeta>
   /** Every object under `prefix` (a directory), fed page by page; `offset` lists keys after it. */
-  list(prefix?: string, opts?: { offset?: string }): AsyncIterable<ObjectMeta>
+  list(prefix?: string, opts?: ListOptions): AsyncIterable<ObjectMeta>
   /** One level under `prefix`: its objects and its sub-directories (without a trailing `/`). */
-  listWithDelimiter(prefix?: string): Promise<ListResult>
+  listWithDelimiter(prefix?: string, opts?: ListWithDelimiterOptions): Promise<ListResult>
   /** Delete one object or many; deleting a missing object succeeds. */
   delete(paths: string | string[]): Promise<void>
   /** Copy `from` to `to`; with `overwrite: false`, `ALREADY_EXISTS` if `to` exists. */

@@ -7,6 +7,7 @@
 mod store;
 
 mod backends;
+mod cancel;
 mod confine;
 mod error;
 mod file_threads;

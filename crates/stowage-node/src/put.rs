@@ -11,6 +11,7 @@ use napi_derive::napi;
 use object_store::{Attributes, PutMode, PutOptions, PutPayload, UpdateVersion};
 use tokio::sync::Mutex;
 
+use crate::cancel::Cancel;
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::meta::NativeAttributes;
@@ -223,7 +224,10 @@ impl NativeStore {
                 settings,
             ))))
         };
-        Ok(NativeUpload { writer })
+        Ok(NativeUpload {
+            writer,
+            cancel: Arc::default(),
+        })
     }
 }
 
@@ -250,6 +254,9 @@ impl<T: ToNapiValue> ToNapiValue for Releasing<T> {
 #[napi]
 pub struct NativeUpload {
     writer: Writer,
+    /// Raised by `abort`: a write or finish waiting on the network stops at once, so the
+    /// abort does not wait behind it for the upload's lock (see `cancel.rs`).
+    cancel: Arc<Cancel>,
 }
 
 /// Where a streamed upload's bytes go.
@@ -285,16 +292,16 @@ impl NativeUpload {
             }
             Writer::Parts(upload) => {
                 let upload = upload.clone();
+                let cancel = self.cancel.clone();
                 promise(
                     env,
                     false,
                     guarded(async move {
                         // Copied: the write resolves while the bytes may still wait for their
                         // part, and a stream may reuse a chunk's buffer once its write resolved.
-                        let confirmed = upload
-                            .lock()
-                            .await
-                            .write(Bytes::copy_from_slice(&chunk))
+                        let copy = Bytes::copy_from_slice(&chunk);
+                        let confirmed = cancel
+                            .run(async { upload.lock().await.write(copy).await })
                             .await?;
                         let borrowed = borrow_buffer(chunk);
                         Ok(Releasing {
@@ -317,18 +324,26 @@ impl NativeUpload {
             }
             Writer::Parts(upload) => {
                 let upload = upload.clone();
+                let cancel = self.cancel.clone();
                 promise(
                     env,
                     false,
-                    guarded(async move { Ok(upload.lock().await.finish().await?.into()) }),
+                    guarded(async move {
+                        let result = cancel
+                            .run(async { upload.lock().await.finish().await })
+                            .await?;
+                        Ok(result.into())
+                    }),
                 )
             }
         }
     }
 
-    /// Abandon the upload, removing any parts already on the server.
+    /// Abandon the upload, removing any parts already on the server. A write or finish in
+    /// flight is stopped first, so this does not wait for a stalled connection.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn abort<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
+        self.cancel.raise();
         match &self.writer {
             Writer::LocalFile(file) => {
                 let file = file.clone();

@@ -19,6 +19,7 @@ use napi_derive::napi;
 use object_store::GetResultPayload;
 use tokio::sync::Mutex;
 
+use crate::cancel::Cancel;
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
@@ -177,6 +178,8 @@ pub struct NativeReader {
     source: Arc<Mutex<ByteSource>>,
     /// A local file: read on a file thread, straight back to JavaScript.
     reads_file: bool,
+    /// Raised by `cancel`: a network read in flight stops at once (see `cancel.rs`).
+    cancel: Arc<Cancel>,
 }
 
 impl NativeReader {
@@ -184,6 +187,7 @@ impl NativeReader {
         Self {
             reads_file: source.is_file(),
             source: Arc::new(Mutex::new(source)),
+            cancel: Arc::default(),
         }
     }
 }
@@ -208,13 +212,15 @@ impl NativeReader {
                 Ok(ChunkOut::Filled(FilledBuffer { buffer, filled }))
             });
         }
+        let cancel = self.cancel.clone();
         promise(
             env,
             false,
             guarded(async move {
-                Ok(ChunkOut::Bytes(
-                    source.lock().await.next_chunk().await?.map(JsBytes),
-                ))
+                let chunk = cancel
+                    .run(async { source.lock().await.next_chunk().await })
+                    .await?;
+                Ok(ChunkOut::Bytes(chunk.map(JsBytes)))
             }),
         )
     }
@@ -235,20 +241,23 @@ impl NativeReader {
                 Ok(JsBytes(all.into()))
             });
         }
+        let cancel = self.cancel.clone();
         promise(
             env,
             false,
             guarded(async move {
-                Ok(JsBytes(
-                    source.lock().await.read_all(size_hint as usize).await?,
-                ))
+                let all = cancel
+                    .run(async { source.lock().await.read_all(size_hint as usize).await })
+                    .await?;
+                Ok(JsBytes(all))
             }),
         )
     }
 
-    /// Stop reading and release the connection or file.
+    /// Stop reading and release the connection or file, at once even while a read waits.
     #[napi]
     pub fn cancel(&self) {
+        self.cancel.raise();
         if let Ok(mut source) = self.source.try_lock() {
             *source = ByteSource::Finished;
         } else {

@@ -85,7 +85,8 @@ pub struct NativeBackoffOptions {
 #[derive(Default, Clone)]
 pub struct NativeRetryOptions {
     /// Most retries of one request (object_store default 10).
-    pub max_retries: Option<u32>,
+    /// A JavaScript number, checked here: as a `u32`, napi-rs would wrap -1 to 4294967295.
+    pub max_retries: Option<f64>,
     /// Give up retrying after this long (object_store default 180000).
     pub retry_timeout: Option<f64>,
     /// Delays between retries.
@@ -216,6 +217,9 @@ impl ClientSettings {
     }
 }
 
+/// More retries than this are a mistake, not a policy (object_store's default is 10).
+const MAX_RETRIES: f64 = 1000.0;
+
 /// object_store's retry configuration: its defaults, then the given options.
 pub fn retry_config(options: Option<&NativeRetryOptions>) -> StorageResult<RetryConfig> {
     {
@@ -224,6 +228,11 @@ pub fn retry_config(options: Option<&NativeRetryOptions>) -> StorageResult<Retry
             return Ok(retry);
         };
         if let Some(n) = options.max_retries {
+            if !(n.fract() == 0.0 && (0.0..=MAX_RETRIES).contains(&n)) {
+                return Err(StorageFailure::invalid_config(format!(
+                    "retry.maxRetries must be a whole number from 0 to {MAX_RETRIES}, got {n}"
+                )));
+            }
             retry.max_retries = n as usize;
         }
         if let Some(v) = options.retry_timeout {
@@ -559,12 +568,19 @@ mod tests {
         assert!(millis("x", -1.0).is_err());
         assert!(millis("x", f64::NAN).is_err());
         let retry = NativeRetryOptions {
-            max_retries: Some(2),
+            max_retries: Some(2.0),
             retry_timeout: Some(500.0),
             backoff: None,
         };
         let config = retry_config(Some(&retry)).unwrap();
         assert_eq!(config.max_retries, 2);
         assert_eq!(config.retry_timeout, Duration::from_millis(500));
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, 1e9] {
+            let retry = NativeRetryOptions {
+                max_retries: Some(bad),
+                ..Default::default()
+            };
+            assert!(retry_config(Some(&retry)).is_err(), "maxRetries {bad}");
+        }
     }
 }
