@@ -2,7 +2,10 @@
  * Shared helpers of the cloud suites: the emulators' connection details, stores
  * built from them, and a recorder that proves no secret ever shows.
  */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { inspect } from 'node:util'
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, inject } from 'vitest'
 import { AzureStore, GCSStore, S3Store, StorageError } from '../../src/index.js'
 import type { AzureOptions, GCSOptions, S3Options, Store } from '../../src/index.js'
@@ -91,6 +94,29 @@ export function azureOptions(server: AzureServer, extra: AzureOptions = {}): Azu
   return {
     container: server.container, account: server.account, accessKey: server.accessKey,
     endpoint: server.endpoint, useEmulator: true, ...extra,
+  }
+}
+
+/** Multipart uploads of `key` still open on `server` (moto lists them; s3s-fs keeps files). */
+export async function pendingUploads(server: S3Server, key: string): Promise<number> {
+  if (server.kind === 's3s-fs') {
+    // s3s-fs has no ListMultipartUploads; it keeps each open upload as
+    // `.upload-<id>.json` (naming bucket and key) plus its parts in its data dir.
+    const dir = (server as S3Server & { dataDir: string }).dataDir
+    const open = readdirSync(dir).filter((f) => f.startsWith('.upload-') && f.endsWith('.json'))
+    const parts = readdirSync(dir).filter((f) => f.startsWith('.upload_id-'))
+    const mine = open.filter((f) => readFileSync(join(dir, f), 'utf8').includes(key))
+    return mine.length + (mine.length === 0 ? 0 : parts.length)
+  }
+  const client = new S3Client({
+    endpoint: server.endpoint, region: server.region, forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  })
+  try {
+    const out = await client.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: key }))
+    return (out.Uploads ?? []).filter((u) => u.Key === key).length
+  } finally {
+    client.destroy()
   }
 }
 

@@ -2,14 +2,10 @@
  * S3Store against s3s-fs (checks SigV4 signatures, presigned URLs and expiry)
  * and moto (ListMultipartUploads, conditional GET).
  */
-import { readFileSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { inspect } from 'node:util'
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { S3Store, fromUrl } from '../../src/index.js'
-import type { S3Server } from './helpers.js'
-import { makeS3, rejectsWith, s3Options, secrets, uniquePrefix, useServers } from './helpers.js'
+import { makeS3, pendingUploads, rejectsWith, s3Options, secrets, uniquePrefix, useServers } from './helpers.js'
 import { attributesSuite, conditionalSuite, multipartSuite, prefixSuite, signingSuite } from './shared.js'
 
 const servers = useServers(['s3', 's3moto'])
@@ -20,28 +16,6 @@ beforeAll(() => {
   secrets.secret(s.s3!.secretAccessKey, s.s3moto!.secretAccessKey)
 })
 afterAll(() => restoreOutput())
-
-async function pendingUploads(server: S3Server, key: string): Promise<number> {
-  if (server.kind === 's3s-fs') {
-    // s3s-fs has no ListMultipartUploads; it keeps each open upload as
-    // `.upload-<id>.json` (naming bucket and key) plus its parts in its data dir.
-    const dir = (server as S3Server & { dataDir: string }).dataDir
-    const open = readdirSync(dir).filter((f) => f.startsWith('.upload-') && f.endsWith('.json'))
-    const parts = readdirSync(dir).filter((f) => f.startsWith('.upload_id-'))
-    const mine = open.filter((f) => readFileSync(join(dir, f), 'utf8').includes(key))
-    return mine.length + (mine.length === 0 ? 0 : parts.length)
-  }
-  const client = new S3Client({
-    endpoint: server.endpoint, region: server.region, forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  })
-  try {
-    const out = await client.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: key }))
-    return (out.Uploads ?? []).filter((u) => u.Key === key).length
-  } finally {
-    client.destroy()
-  }
-}
 
 const watched = (store: S3Store) => { secrets.store(store); return store }
 
