@@ -39,6 +39,25 @@ pub fn parse_prefix(prefix: Option<&str>) -> StorageResult<Option<Path>> {
     parse_key(trimmed).map(Some)
 }
 
+/// `LocalFileSystem` keeps a multipart upload's staging file beside its target as
+/// `<name>#<digits>`, so it cannot store a key whose file name has that shape (it fails with a
+/// generic error). Refused here, as every other key the store cannot keep, with `INVALID_PATH`.
+pub fn check_local_file_name(path: &Path) -> StorageResult<()> {
+    let Some(name) = path.filename() else {
+        return Ok(());
+    };
+    match name.split_once('#') {
+        Some((_, suffix)) if !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(StorageFailure::invalid_path(format!(
+                "a LocalStore key's file name cannot end in '#' and digits only \
+                 (the form of object_store's staging files): {:?}",
+                path.as_ref()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn check_segments(key: &str) -> StorageResult<()> {
     if let Some(c) = key.chars().find(|c| c.is_ascii_control()) {
         return Err(StorageFailure::invalid_path(format!(
@@ -93,6 +112,17 @@ mod tests {
             "", "/a", "a/", "a//b", "./a", "a/../b", "..", "a\0b", "a\nb", "a\u{7f}",
         ] {
             assert!(refused(key), "{key:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn local_file_names_cannot_look_like_staging_files() {
+        let refused = |key: &str| check_local_file_name(&Path::parse(key).unwrap()).is_err();
+        for key in ["#9", "a/#9", "a#12", "x/a#0"] {
+            assert!(refused(key), "{key:?} should be refused");
+        }
+        for key in ["a#", "a#x", "a#1x", "a#1#2", "a#1/b", "plain"] {
+            assert!(!refused(key), "{key:?} should be allowed");
         }
     }
 

@@ -17,7 +17,7 @@ use object_store::ObjectStore;
 use crate::confine::LocalRoot;
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
-use crate::key::parse_key;
+use crate::key::{check_local_file_name, parse_key};
 use crate::promise::promise;
 
 /// What an operation needs to reach one configured store.
@@ -68,6 +68,7 @@ impl StoreInner {
     pub fn key(&self, key: &str) -> StorageResult<Path> {
         let path = parse_key(key)?;
         if let Some(root) = &self.local_root {
+            check_local_file_name(&path)?;
             root.confine(&path)?;
         }
         Ok(path)
