@@ -232,6 +232,7 @@ function nativePutOptions(opts: PutOptions): NativePutOptions {
     version: typeof mode === 'object' ? mode.version : undefined,
     chunkSize: opts.chunkSize,
     concurrency: opts.concurrency,
+    contentLength: opts.contentLength,
   }
 }
 

@@ -18,6 +18,7 @@ mod list;
 mod local_ops;
 mod manage;
 mod meta;
+mod part_size;
 mod promise;
 mod put;
 mod reader;

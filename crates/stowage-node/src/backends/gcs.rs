@@ -11,6 +11,7 @@ use object_store::{ClientOptions, StaticCredentialProvider};
 use serde::Deserialize;
 
 use crate::error::{StorageFailure, StorageResult};
+use crate::part_size::GCS_LIMITS;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
@@ -181,6 +182,7 @@ fn build(
         Some(signer),
         prefix,
         description,
+        GCS_LIMITS,
     )
 }
 
