@@ -221,9 +221,12 @@ export interface NativeCredential {
 export interface NativeGcsOptions {
   /** The bucket (or `GOOGLE_BUCKET`). */
   bucket?: string
-  /** Path to a service-account JSON file. */
+  /**
+   * Path to a service-account JSON file. An emulator account (`disable_oauth` with an
+   * empty `private_key`) cannot sign: `signUrls` is then `NOT_SUPPORTED`.
+   */
   serviceAccountPath?: string
-  /** A service-account JSON document. */
+  /** A service-account JSON document (the same rules as a file). */
   serviceAccountKey?: string
   /** Path to an Application Default Credentials file. */
   applicationCredentials?: string
