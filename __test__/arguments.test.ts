@@ -158,7 +158,7 @@ describe.each(stores)('arguments on %s', (_name, make) => {
     for (const [chunks, expected] of cases) {
       await store.put('e', Readable.from(chunks))
       expect(await (await store.get('e')).text()).toBe(expected)
-      await store.put('e2', (async function* () { yield* chunks })(), { chunkSize: 1 })
+      await store.put('e2', (async function* () { yield* chunks.map((chunk) => Buffer.from(chunk)) })(), { chunkSize: 1 })
       expect(await (await store.get('e2')).text()).toBe(expected)
       const writable = store.createWriteStream('e3')
       await new Promise<void>((resolve, reject) => {

@@ -69,7 +69,7 @@ export declare class NativeStore {
   rename(from: string, to: string, overwrite: boolean): Promise<void>
   /**
    * Write `data` to `path`: one request up to `chunkSize`, a concurrent
-   * multipart upload above it.
+   * multipart upload above it, in parts sized to fit the backend's part limit.
    */
   put(path: string, data: Buffer, options?: NativePutOptions | undefined | null): Promise<NativePutResult>
   /** Start a streamed upload to `path`; nothing is visible until `finish()`. */
@@ -224,9 +224,12 @@ export interface NativeCredential {
 export interface NativeGcsOptions {
   /** The bucket (or `GOOGLE_BUCKET`). */
   bucket?: string
-  /** Path to a service-account JSON file. */
+  /**
+   * Path to a service-account JSON file. An emulator account (`disable_oauth` with an
+   * empty `private_key`) cannot sign: `signUrls` is then `NOT_SUPPORTED`.
+   */
   serviceAccountPath?: string
-  /** A service-account JSON document. */
+  /** A service-account JSON document (the same rules as a file). */
   serviceAccountKey?: string
   /** Path to an Application Default Credentials file. */
   applicationCredentials?: string
@@ -304,10 +307,18 @@ export interface NativePutOptions {
   mode?: string
   etag?: string
   version?: string
-  /** Multipart part size in bytes. */
+  /** Multipart part size in bytes: a whole number from 1 to the backend's largest part. */
   chunkSize?: number
-  /** Parts uploaded at once. */
+  /**
+   * Parts uploaded at once: a whole number from 1 to 1024. A number, not a `u32`, so that
+   * -1 or 1.5 are refused instead of wrapped or truncated by the conversion.
+   */
   concurrency?: number
+  /**
+   * The total size of a streamed upload, when known: parts are sized to fit it, and the
+   * upload fails if the data turns out longer or shorter.
+   */
+  contentLength?: number
 }
 
 /** What a successful write returns. */

@@ -310,6 +310,7 @@ function nativePutOptions(opts: Partial<PutOptions>): NativePutOptions {
     version: update ? checkText(update.version, 'mode.version') : undefined,
     chunkSize: opts.chunkSize ?? undefined,
     concurrency: opts.concurrency ?? undefined,
+    contentLength: opts.contentLength ?? undefined,
   }
 }
 

@@ -26,10 +26,26 @@ export interface PutOptions {
   metadata?: Record<string, string>
   /** `create` fails with `ALREADY_EXISTS` if the object exists; `{ etag, version }` updates only that version. */
   mode?: 'overwrite' | 'create' | { etag?: string; version?: string }
-  /** Multipart part size in bytes (default 5 MiB). */
+  /**
+   * Multipart part size in bytes (default 5 MiB): a whole number from 1 to the backend's
+   * largest part (5 GiB on S3 and GCS, 4000 MiB on Azure). It is the smallest part: parts grow
+   * to fit the backend's part limit, see `contentLength`.
+   */
   chunkSize?: number
-  /** Parts in flight at once (default 8). */
+  /** Parts in flight at once: a whole number from 1 to 1024 (default 8). */
   concurrency?: number
+  /**
+   * The exact size of a streamed upload (or of a `createWriteStream`), when known: parts are
+   * then `max(chunkSize, ceil(contentLength / maxParts))` rounded up to a MiB, so any object up
+   * to the backend's largest fits in its part limit (10 000 parts on S3 and GCS). A size above
+   * that largest object is refused with `INVALID_CONFIG` before anything is sent; data longer
+   * or shorter than declared fails the upload with `INVALID_CONFIG` and stores nothing.
+   * Without it a stream keeps `chunkSize` for the first tenth of the part limit, then each
+   * part is at least that fraction of the bytes already sent (0.1 % on S3), so 10 000 parts at
+   * 5 MiB hold 15 TiB, at the cost of larger parts (and more memory) as the upload grows.
+   * A `Buffer` given to `put` needs none: its length is known.
+   */
+  contentLength?: number
   signal?: AbortSignal
   onProgress?: (progress: Progress) => void
 }

@@ -4,6 +4,9 @@
  * against the test service account's public key (V4, GOOG4-RSA-SHA256).
  */
 import { createHash, createPublicKey, verify } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GCSStore, fromUrl } from '../../src/index.js'
@@ -148,6 +151,49 @@ describe('GCSStore on fake-gcs-server', () => {
     expect(inspect(store)).toMatch(/^GCSStore\(gs:\/\/test-bucket\//)
     await store.put('u.txt', 'via gs url')
     expect(await (await makeGCS(server()).get(`${prefix}/u.txt`)).text()).toBe('via gs url')
+  })
+
+  describe("object_store's own CI account for fake-gcs-server (empty key: no local signing)", () => {
+    /** Exactly what object_store's CI writes for fake-gcs-server, pointed at this emulator. */
+    const emulatorAccount = () => JSON.stringify({
+      gcs_base_url: server().baseUrl, disable_oauth: true, client_email: '', private_key: '', private_key_id: '',
+    })
+    let dir: string
+    beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'stowage-gcs-account-')) })
+    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+    const stores: Array<[string, () => GCSStore]> = [
+      ['serviceAccountKey', () => new GCSStore({ bucket: server().bucket, serviceAccountKey: emulatorAccount() })],
+      ['serviceAccountPath', () => {
+        const path = join(dir, 'emulator-account.json')
+        writeFileSync(path, emulatorAccount())
+        return new GCSStore({ bucket: server().bucket, serviceAccountPath: path })
+      }],
+    ]
+    for (const [option, make] of stores) {
+      it(`as ${option}: put, get and list work; signUrl is NOT_SUPPORTED at once`, async () => {
+        const store = watched(make())
+        const prefix = uniquePrefix(`ci-account-${option}`)
+        await store.put(`${prefix}/a.txt`, 'emulator account')
+        expect(await (await store.get(`${prefix}/a.txt`)).text()).toBe('emulator account')
+        const listed: string[] = []
+        for await (const meta of store.list(prefix)) listed.push(meta.path)
+        expect(listed).toEqual([`${prefix}/a.txt`])
+        // object_store would ask Google's IAM signBlob API, with an empty token, to sign.
+        const started = Date.now()
+        const err = await rejectsWith(store.signUrl('GET', `${prefix}/a.txt`), 'NOT_SUPPORTED')
+        expect(err.message).toMatch(/empty private_key/)
+        await rejectsWith(store.signUrls('PUT', [`${prefix}/a.txt`, `${prefix}/b.txt`]), 'NOT_SUPPORTED')
+        expect(Date.now() - started).toBeLessThan(5000)
+        await store.delete(`${prefix}/a.txt`)
+      })
+    }
+
+    it('a private_key that is there but not a PEM RSA key is still INVALID_CONFIG', () => {
+      const account = JSON.stringify({ ...JSON.parse(emulatorAccount()), private_key: 'not a key' })
+      expect(() => new GCSStore({ bucket: server().bucket, serviceAccountKey: account }))
+        .toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+    })
   })
 
   it('no error message, console line or inspect() of a store in this suite shows a key', () => {

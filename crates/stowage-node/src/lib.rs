@@ -19,6 +19,7 @@ mod list;
 mod local_ops;
 mod manage;
 mod meta;
+mod part_size;
 mod promise;
 mod put;
 mod reader;

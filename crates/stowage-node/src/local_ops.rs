@@ -18,6 +18,7 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::get::{NativeGetResult, EAGER_BODY_LIMIT};
 use crate::js_bytes::JsBytes;
 use crate::meta::NativeObjectMeta;
+use crate::part_size::DeclaredLength;
 use crate::reader::{read_file_range, ByteSource, NativeReader};
 use crate::store::StoreInner;
 
@@ -125,14 +126,32 @@ struct LocalUploadState {
     staged: Option<Box<dyn MultipartUpload>>,
     written: u64,
     done: bool,
+    /// Bytes accepted so far, against `contentLength` when one was given.
+    declared: DeclaredLength,
+}
+
+impl LocalUploadState {
+    /// End the upload over `failure`: the staged file goes, nothing becomes visible.
+    fn fail(&mut self, failure: StorageFailure) -> StorageFailure {
+        self.done = true;
+        if let Some(mut staged) = self.staged.take() {
+            // The original failure matters more than one from the clean-up.
+            let _ = block_on(staged.abort());
+        }
+        failure
+    }
 }
 
 impl LocalFileUpload {
-    pub fn new(inner: Arc<StoreInner>, path: Path) -> Self {
+    /// A streamed upload to `path`; `content_length`, if given, is the exact size expected.
+    pub fn new(inner: Arc<StoreInner>, path: Path, content_length: Option<u64>) -> Self {
         Self {
             inner,
             path,
-            state: Mutex::new(LocalUploadState::default()),
+            state: Mutex::new(LocalUploadState {
+                declared: DeclaredLength::new(content_length),
+                ..Default::default()
+            }),
         }
     }
 
@@ -150,6 +169,9 @@ impl LocalFileUpload {
             return Err(StorageFailure::generic(
                 "this upload has already finished or been aborted",
             ));
+        }
+        if let Err(failure) = state.declared.accept(data.len() as u64) {
+            return Err(state.fail(failure));
         }
         if state.staged.is_none() {
             let options = PutMultipartOptions::default();
@@ -171,6 +193,9 @@ impl LocalFileUpload {
             return Err(StorageFailure::generic(
                 "this upload has already finished or been aborted",
             ));
+        }
+        if let Err(failure) = state.declared.check_complete() {
+            return Err(state.fail(failure));
         }
         state.done = true;
         Ok(match state.staged.as_mut() {

@@ -15,12 +15,17 @@ use crate::cancel::Cancel;
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::meta::NativeAttributes;
+use crate::part_size::MAX_SAFE_INTEGER;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::Upload;
 
 /// S3's smallest part size, and a part size every backend accepts.
 pub const DEFAULT_CHUNK_SIZE: usize = 5 * 1024 * 1024;
+/// Parts in flight at once unless `concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The most parts in flight at once: each holds a part in memory and a connection, and far
+/// fewer already fill any link.
+pub const MAX_CONCURRENCY: usize = 1024;
 
 /// Options of `put` and `createWriteStream`, as the TypeScript layer passes them.
 #[napi(object)]
@@ -31,10 +36,14 @@ pub struct NativePutOptions {
     pub mode: Option<String>,
     pub etag: Option<String>,
     pub version: Option<String>,
-    /// Multipart part size in bytes.
+    /// Multipart part size in bytes: a whole number from 1 to the backend's largest part.
     pub chunk_size: Option<f64>,
-    /// Parts uploaded at once.
-    pub concurrency: Option<u32>,
+    /// Parts uploaded at once: a whole number from 1 to 1024. A number, not a `u32`, so that
+    /// -1 or 1.5 are refused instead of wrapped or truncated by the conversion.
+    pub concurrency: Option<f64>,
+    /// The total size of a streamed upload, when known: parts are sized to fit it, and the
+    /// upload fails if the data turns out longer or shorter.
+    pub content_length: Option<f64>,
 }
 
 /// What a successful write returns.
@@ -60,6 +69,8 @@ pub struct WriteSettings {
     pub mode: PutMode,
     pub chunk_size: usize,
     pub concurrency: usize,
+    /// The declared total size (`contentLength`, or a `Buffer`'s length).
+    pub content_length: Option<u64>,
 }
 
 impl Default for WriteSettings {
@@ -69,17 +80,56 @@ impl Default for WriteSettings {
             mode: PutMode::Overwrite,
             chunk_size: DEFAULT_CHUNK_SIZE,
             concurrency: DEFAULT_CONCURRENCY,
+            content_length: None,
         }
     }
 }
 
 impl WriteSettings {
-    /// Drop what `store` cannot keep.
-    pub fn for_store(mut self, store: &StoreInner) -> Self {
+    /// Check the sizes against `store`'s limits, and drop what it cannot keep.
+    pub fn for_store(mut self, store: &StoreInner) -> StorageResult<Self> {
+        let max_chunk_size = store.part_limits.max_chunk_size();
+        if self.chunk_size as u64 > max_chunk_size {
+            return Err(StorageFailure::invalid_config(format!(
+                "chunkSize must be at most {max_chunk_size} bytes on this store (its largest part), \
+                 got {}",
+                self.chunk_size
+            )));
+        }
+        if let Some(total) = self.content_length {
+            store.part_limits.check_total(total)?;
+        }
         if !store.keeps_attributes() {
             self.attributes = Attributes::new();
         }
-        self
+        Ok(self)
+    }
+
+    /// The data is in hand (a `Buffer`): its length is the total, and a `contentLength` that
+    /// says otherwise is a mistake.
+    pub fn with_known_length(mut self, len: usize) -> StorageResult<Self> {
+        let len = len as u64;
+        match self.content_length {
+            Some(declared) if declared != len => Err(StorageFailure::invalid_config(format!(
+                "contentLength is {declared} but the data is {len} bytes long"
+            ))),
+            _ => {
+                self.content_length = Some(len);
+                Ok(self)
+            }
+        }
+    }
+}
+
+/// A whole number of at least `min` and at most `max`, as JavaScript passes sizes and counts.
+fn whole_number(name: &str, value: f64, min: u64, max: u64) -> StorageResult<u64> {
+    // NaN fails every comparison, so it is refused here too.
+    if value.fract() == 0.0 && value >= min as f64 && value <= max as f64 {
+        Ok(value as u64)
+    } else {
+        Err(StorageFailure::invalid_config(format!(
+            "{name} must be a whole number from {min} to {max}, got {value}"
+        )))
     }
 }
 
@@ -108,24 +158,19 @@ impl TryFrom<Option<NativePutOptions>> for WriteSettings {
                 )))
             }
         };
+        // The store's own largest part is checked in `for_store`.
         let chunk_size = match options.chunk_size {
             None => DEFAULT_CHUNK_SIZE,
-            Some(size) if size.fract() == 0.0 && (1.0..=5e9).contains(&size) => size as usize,
-            Some(size) => {
-                return Err(StorageFailure::invalid_config(format!(
-                    "chunkSize must be a whole number of bytes between 1 and 5e9, got {size}"
-                )))
-            }
+            Some(size) => whole_number("chunkSize", size, 1, MAX_SAFE_INTEGER)? as usize,
         };
         let concurrency = match options.concurrency {
             None => DEFAULT_CONCURRENCY,
-            Some(0) => {
-                return Err(StorageFailure::invalid_config(
-                    "concurrency must be at least 1",
-                ))
-            }
-            Some(n) => n as usize,
+            Some(n) => whole_number("concurrency", n, 1, MAX_CONCURRENCY as u64)? as usize,
         };
+        let content_length = options
+            .content_length
+            .map(|len| whole_number("contentLength", len, 0, MAX_SAFE_INTEGER))
+            .transpose()?;
         Ok(Self {
             attributes: options
                 .attributes
@@ -135,6 +180,7 @@ impl TryFrom<Option<NativePutOptions>> for WriteSettings {
             mode,
             chunk_size,
             concurrency,
+            content_length,
         })
     }
 }
@@ -147,7 +193,7 @@ pub fn borrow_buffer(buffer: Buffer) -> Bytes {
 #[napi]
 impl NativeStore {
     /// Write `data` to `path`: one request up to `chunkSize`, a concurrent
-    /// multipart upload above it.
+    /// multipart upload above it, in parts sized to fit the backend's part limit.
     #[napi(ts_return_type = "Promise<NativePutResult>")]
     pub fn put<'env>(
         &self,
@@ -161,7 +207,9 @@ impl NativeStore {
         if inner.is_local() {
             // A local file is written in one go whatever its size: no parts to send.
             return promise_on_file_thread(env, move || {
-                let settings = WriteSettings::try_from(options)?.for_store(&inner);
+                let settings = WriteSettings::try_from(options)?
+                    .with_known_length(borrowed.len())?
+                    .for_store(&inner)?;
                 let options = PutOptions {
                     mode: settings.mode,
                     ..Default::default()
@@ -175,7 +223,9 @@ impl NativeStore {
         }
         self.run(env, async move {
             let path = inner.key(&path)?;
-            let settings = WriteSettings::try_from(options)?.for_store(&inner);
+            let settings = WriteSettings::try_from(options)?
+                .with_known_length(borrowed.len())?
+                .for_store(&inner)?;
             let data = if inner.in_process {
                 Bytes::copy_from_slice(&borrowed) // the caller may reuse its buffer after the put
             } else {
@@ -213,10 +263,14 @@ impl NativeStore {
         options: Option<NativePutOptions>,
     ) -> napi::Result<NativeUpload> {
         let path = self.inner.key(&path)?;
-        let settings = WriteSettings::try_from(options)?.for_store(&self.inner);
+        let settings = WriteSettings::try_from(options)?.for_store(&self.inner)?;
         // A conditional write needs the buffered path: it is decided at `finish`.
         let writer = if self.inner.is_local() && matches!(settings.mode, PutMode::Overwrite) {
-            Writer::LocalFile(Arc::new(LocalFileUpload::new(self.inner.clone(), path)))
+            Writer::LocalFile(Arc::new(LocalFileUpload::new(
+                self.inner.clone(),
+                path,
+                settings.content_length,
+            )))
         } else {
             Writer::Parts(Arc::new(Mutex::new(Upload::new(
                 self.inner.clone(),

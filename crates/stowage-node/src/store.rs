@@ -18,6 +18,7 @@ use crate::confine::LocalRoot;
 use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::key::{check_local_file_name, parse_key};
+use crate::part_size::PartLimits;
 use crate::promise::promise;
 
 /// What an operation needs to reach one configured store.
@@ -36,6 +37,8 @@ pub struct StoreInner {
     /// waiting, so their futures are polled on the calling thread first, and it keeps the
     /// very bytes it is given, so a put copies the caller's buffer.
     pub in_process: bool,
+    /// The backend's multipart limits, which part sizes are planned to fit.
+    pub part_limits: PartLimits,
 }
 
 /// A handle on one configured object store; cheap to share across calls.

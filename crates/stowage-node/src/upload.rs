@@ -1,5 +1,6 @@
 //! Uploads that arrive in pieces: buffered up to one part, then sent as a
 //! concurrent multipart upload, or as a single request if they stay small.
+//! `part_size.rs` decides how big each part is.
 //!
 //! Parts are sliced from the incoming `Bytes` without copying. A `Buffer` given to
 //! `put()` is borrowed as it is (its promise covers the whole upload); chunks of a
@@ -18,6 +19,7 @@ use object_store::{
 };
 
 use crate::error::{StorageFailure, StorageResult};
+use crate::part_size::{DeclaredLength, PartPlan};
 use crate::put::WriteSettings;
 use crate::store::StoreInner;
 
@@ -39,10 +41,22 @@ pub struct Upload {
     /// Set when the store cannot do multipart (HTTP/WebDAV): the object goes up in one request.
     single_request: bool,
     phase: Phase,
+    plan: PartPlan,
+    /// Bytes accepted so far, against `contentLength` when one was given.
+    declared: DeclaredLength,
+    /// Parts handed to the multipart upload so far, and the bytes in them.
+    parts_sent: u64,
+    bytes_in_parts: u64,
 }
 
 impl Upload {
     pub fn new(store: Arc<StoreInner>, path: Path, settings: WriteSettings) -> Self {
+        let plan = PartPlan::new(
+            settings.chunk_size,
+            store.part_limits,
+            settings.content_length,
+        );
+        let declared = DeclaredLength::new(settings.content_length);
         Self {
             store,
             path,
@@ -54,6 +68,10 @@ impl Upload {
             confirmed: 0,
             single_request: false,
             phase: Phase::Open,
+            plan,
+            declared,
+            parts_sent: 0,
+            bytes_in_parts: 0,
         }
     }
 
@@ -64,6 +82,9 @@ impl Upload {
         if data.is_empty() {
             return Ok(self.confirmed);
         }
+        // Checked before buffering: bytes past `contentLength` never reach the server.
+        let accepted = self.accept(data.len() as u64);
+        self.fail_on_error(accepted).await?;
         self.pending_len += data.len();
         self.pending.push_back(data);
         let result = self.send_full_parts().await;
@@ -74,6 +95,8 @@ impl Upload {
     /// Send what is left and make the object visible.
     pub async fn finish(&mut self) -> StorageResult<PutResult> {
         self.ensure_open()?;
+        let complete = self.declared.check_complete();
+        self.fail_on_error(complete).await?;
         if self.multipart.is_none() {
             self.phase = Phase::Done;
             let payload = self.take_part(self.pending_len);
@@ -94,7 +117,7 @@ impl Upload {
         let result = async {
             if self.pending_len > 0 {
                 let last = self.take_part(self.pending_len);
-                self.send_part(last);
+                self.send_part(last)?;
             }
             while let Some(done) = self.in_flight.next().await {
                 self.confirmed += done? as u64;
@@ -144,15 +167,25 @@ impl Upload {
         result
     }
 
+    /// Count `len` more bytes against `contentLength` and the backend's largest object.
+    fn accept(&mut self, len: u64) -> StorageResult<()> {
+        let received = self.declared.accept(len)?;
+        self.plan.check_received(received)
+    }
+
+    /// The size of the next part the plan asks for.
+    fn next_part_size(&self) -> usize {
+        self.plan.part_size(self.parts_sent, self.bytes_in_parts)
+    }
+
     async fn send_full_parts(&mut self) -> StorageResult<()> {
-        let chunk_size = self.settings.chunk_size;
-        while !self.single_request && self.pending_len >= chunk_size {
+        while !self.single_request && self.pending_len >= self.next_part_size() {
             if self.multipart.is_none() && !self.start_multipart().await? {
                 self.single_request = true;
                 break;
             }
-            let part = self.take_part(chunk_size);
-            self.send_part(part);
+            let part = self.take_part(self.next_part_size());
+            self.send_part(part)?;
             while self.in_flight.len() >= self.settings.concurrency {
                 if let Some(done) = self.in_flight.next().await {
                     self.confirmed += done? as u64;
@@ -169,9 +202,9 @@ impl Upload {
     async fn start_multipart(&mut self) -> StorageResult<bool> {
         if !matches!(self.settings.mode, PutMode::Overwrite) {
             return Err(StorageFailure::not_supported(format!(
-                "a conditional put must fit in one request (at most chunkSize = {} bytes); \
+                "a conditional put must fit in one request (at most {} bytes, one part); \
                  raise chunkSize or write with mode 'overwrite'",
-                self.settings.chunk_size
+                self.next_part_size()
             )));
         }
         let options = PutMultipartOptions {
@@ -193,12 +226,16 @@ impl Upload {
         }
     }
 
-    fn send_part(&mut self, part: PutPayload) {
+    fn send_part(&mut self, part: PutPayload) -> StorageResult<()> {
+        self.plan.check_part_count(self.parts_sent)?;
         let size = part.content_length();
+        self.parts_sent += 1;
+        self.bytes_in_parts += size as u64;
         let upload = self.multipart.as_mut().expect("multipart upload started");
         let fut = upload.put_part(part);
         self.in_flight
             .push(async move { fut.await.map(|_| size) }.boxed());
+        Ok(())
     }
 
     /// Take exactly `size` bytes off the front of the buffer, slicing without copying.
@@ -223,6 +260,8 @@ impl Upload {
 mod tests {
     use super::*;
     use crate::backends::memory::memory_store;
+    use crate::error::ErrorCode;
+    use crate::part_size::PartLimits;
     use object_store::ObjectStoreExt;
 
     fn settings(chunk_size: usize) -> WriteSettings {
@@ -272,5 +311,82 @@ mod tests {
         upload.abort().await.unwrap();
         assert!(store.store.head(&path).await.is_err());
         assert!(upload.write(Bytes::from_static(b"x")).await.is_err());
+    }
+
+    /// A memory store that pretends to S3-like limits small enough to watch: 20 parts, so
+    /// parts grow after the first 2.
+    fn store_with_twenty_parts() -> Arc<StoreInner> {
+        let mut inner = memory_store();
+        inner.part_limits = PartLimits {
+            max_parts: Some(20),
+            max_part_size: Some(64 << 20),
+            max_object_size: Some(1 << 30),
+        };
+        Arc::new(inner)
+    }
+
+    #[tokio::test]
+    async fn a_stream_of_unknown_length_sends_growing_parts() {
+        let store = store_with_twenty_parts();
+        let path = Path::parse("growing").unwrap();
+        let mut upload = Upload::new(store.clone(), path.clone(), settings(1024));
+        let data = vec![7u8; 3 << 20];
+        for piece in data.chunks(64 * 1024) {
+            upload.write(Bytes::copy_from_slice(piece)).await.unwrap();
+        }
+        // 2 × 1 KiB, then at least half of what was sent, in whole MiB: 1 MiB, 1 MiB, and
+        // 2 MiB next, which the 1 MiB - 2 KiB left does not fill until `finish`.
+        assert_eq!(upload.parts_sent, 4);
+        assert_eq!(upload.bytes_in_parts, 2048 + (2 << 20));
+        assert_eq!(upload.next_part_size(), 2 << 20);
+        upload.finish().await.unwrap();
+        assert_eq!(upload.parts_sent, 5);
+        let bytes = store.store.get(&path).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&bytes[..], &data[..]);
+    }
+
+    #[tokio::test]
+    async fn a_known_length_fixes_the_part_size() {
+        let store = store_with_twenty_parts();
+        let path = Path::parse("known").unwrap();
+        let total = 3 << 20;
+        let mut known = settings(1024);
+        known.content_length = Some(total as u64);
+        let mut upload = Upload::new(store.clone(), path.clone(), known);
+        for piece in vec![1u8; total].chunks(100_000) {
+            upload.write(Bytes::copy_from_slice(piece)).await.unwrap();
+        }
+        upload.finish().await.unwrap();
+        // ceil(3 MiB / 20) rounded up to a MiB: three parts of 1 MiB.
+        assert_eq!(upload.parts_sent, 3);
+    }
+
+    #[tokio::test]
+    async fn more_bytes_than_declared_fail_and_leave_nothing() {
+        let store = Arc::new(memory_store());
+        let path = Path::parse("longer").unwrap();
+        let mut declared = settings(4);
+        declared.content_length = Some(10);
+        let mut upload = Upload::new(store.clone(), path.clone(), declared);
+        upload.write(Bytes::from_static(b"0123456")).await.unwrap();
+        let err = upload.write(Bytes::from_static(b"789A")).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidConfig);
+        assert!(upload.finish().await.is_err());
+        assert!(store.store.head(&path).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn fewer_bytes_than_declared_fail_and_leave_nothing() {
+        for data in [&b"012345678"[..], b"0"] {
+            let store = Arc::new(memory_store());
+            let path = Path::parse("shorter").unwrap();
+            let mut declared = settings(4);
+            declared.content_length = Some(10);
+            let mut upload = Upload::new(store.clone(), path.clone(), declared);
+            upload.write(Bytes::copy_from_slice(data)).await.unwrap();
+            let err = upload.finish().await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidConfig);
+            assert!(store.store.head(&path).await.is_err());
+        }
     }
 }

@@ -7,6 +7,7 @@ use napi_derive::napi;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 
 use crate::error::{StorageFailure, StorageResult};
+use crate::part_size::AZURE_LIMITS;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
@@ -144,7 +145,13 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(azure.clone());
-    assemble(Adjusted::new(azure), Some(signer), prefix, description)
+    assemble(
+        Adjusted::new(azure),
+        Some(signer),
+        prefix,
+        description,
+        AZURE_LIMITS,
+    )
 }
 
 impl TryFrom<NativeAzureOptions> for StoreInner {

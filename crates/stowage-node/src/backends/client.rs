@@ -26,6 +26,7 @@ use object_store::{
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::key::parse_prefix;
+use crate::part_size::PartLimits;
 use crate::store::StoreInner;
 
 /// The read timeout used unless one is configured: a stalled connection fails,
@@ -441,6 +442,7 @@ pub fn assemble<S: ObjectStore>(
     signer: Option<Arc<dyn Signer>>,
     prefix: Option<&str>,
     description: String,
+    part_limits: PartLimits,
 ) -> StorageResult<StoreInner> {
     let prefix = parse_prefix(prefix).map_err(|failure| {
         StorageFailure::invalid_config(format!("bad prefix: {}", failure.message))
@@ -456,6 +458,7 @@ pub fn assemble<S: ObjectStore>(
         local_root: None,
         description,
         in_process: false,
+        part_limits,
     })
 }
 

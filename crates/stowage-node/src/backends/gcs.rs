@@ -2,15 +2,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use async_trait::async_trait;
 use napi_derive::napi;
 use object_store::gcp::{
     GcpSigningCredential, GoogleCloudStorageBuilder, GoogleConfigKey, ServiceAccountKey,
 };
+use object_store::path::Path;
+use object_store::signer::{Method, Signer, Url};
 use object_store::{ClientOptions, StaticCredentialProvider};
 use serde::Deserialize;
 
 use crate::error::{StorageFailure, StorageResult};
+use crate::part_size::GCS_LIMITS;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
@@ -27,9 +32,10 @@ use super::credentials::{JsCredentialFn, JsCredentialProvider};
 pub struct NativeGcsOptions {
     /// The bucket (or `GOOGLE_BUCKET`).
     pub bucket: Option<String>,
-    /// Path to a service-account JSON file.
+    /// Path to a service-account JSON file. An emulator account (`disable_oauth` with an
+    /// empty `private_key`) cannot sign: `signUrls` is then `NOT_SUPPORTED`.
     pub service_account_path: Option<String>,
-    /// A service-account JSON document.
+    /// A service-account JSON document (the same rules as a file).
     pub service_account_key: Option<String>,
     /// Path to an Application Default Credentials file.
     pub application_credentials: Option<String>,
@@ -87,24 +93,58 @@ impl ServiceAccountFile {
         })
     }
 
-    /// object_store signs URLs through the IAM API when OAuth is disabled (as
-    /// for emulators); with a private key at hand we sign locally instead.
-    fn signing_credentials(&self) -> StorageResult<Option<GcpSigningCredential>> {
+    /// How URLs get signed. With OAuth disabled (as for emulators) object_store signs through
+    /// the IAM `signBlob` API at iamcredentials.googleapis.com, with an empty token; with a
+    /// private key at hand we sign locally instead. An empty key (object_store's own CI
+    /// account for fake-gcs-server) means there is nothing to sign with.
+    fn signing(&self) -> StorageResult<AccountSigning> {
         if !self.disable_oauth {
-            return Ok(None);
+            return Ok(AccountSigning::ObjectStore);
         }
-        let (Some(email), Some(pem)) = (&self.client_email, &self.private_key) else {
-            return Ok(None);
+        let pem = self.private_key.as_deref().unwrap_or_default();
+        if pem.trim().is_empty() {
+            return Ok(AccountSigning::Unavailable);
+        }
+        let Some(email) = &self.client_email else {
+            return Ok(AccountSigning::ObjectStore);
         };
         let key = ServiceAccountKey::from_pem(pem.as_bytes()).map_err(|_| {
             StorageFailure::invalid_config(
                 "the service account's private_key is not a valid PEM RSA key",
             )
         })?;
-        Ok(Some(GcpSigningCredential {
+        Ok(AccountSigning::Local(GcpSigningCredential {
             email: email.clone(),
             private_key: Some(key),
         }))
+    }
+}
+
+/// What a service account leaves URL signing to.
+enum AccountSigning {
+    /// object_store's own choice (a token-backed account signs through the IAM API).
+    ObjectStore,
+    /// Locally, with the account's key.
+    Local(GcpSigningCredential),
+    /// Nothing: an emulator account without a key.
+    Unavailable,
+}
+
+/// The signer of a store whose service account has no key: every URL is `NOT_SUPPORTED`,
+/// at once, instead of object_store's `signBlob` call to Google with an empty token, which
+/// leaves the emulator and can only fail (after its retries, when offline).
+#[derive(Debug)]
+struct NoSigningKey;
+
+#[async_trait]
+impl Signer for NoSigningKey {
+    async fn signed_url(&self, _: Method, _: &Path, _: Duration) -> object_store::Result<Url> {
+        Err(object_store::Error::NotSupported {
+            source: "this GCSStore's service account has an empty private_key (an emulator \
+                     account with disable_oauth), so it cannot sign URLs; give it a key to sign \
+                     with"
+                .into(),
+        })
     }
 }
 
@@ -143,15 +183,15 @@ fn build(
             .get_config_value(&GoogleConfigKey::ServiceAccountKey)
             .as_deref(),
     )?;
-    if let Some(signing) = account
-        .as_ref()
-        .map(ServiceAccountFile::signing_credentials)
-        .transpose()?
-        .flatten()
-    {
+    let signing = match &account {
+        Some(account) => account.signing()?,
+        None => AccountSigning::ObjectStore,
+    };
+    let unsigned = matches!(signing, AccountSigning::Unavailable);
+    if let AccountSigning::Local(credential) = signing {
         config.builder = config
             .builder
-            .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)));
+            .with_signing_credentials(Arc::new(StaticCredentialProvider::new(credential)));
     }
     let bucket = config
         .builder
@@ -175,12 +215,17 @@ fn build(
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
-    let signer = Arc::new(gcs.clone());
+    let signer: Arc<dyn Signer> = if unsigned {
+        Arc::new(NoSigningKey)
+    } else {
+        Arc::new(gcs.clone())
+    };
     assemble(
         Adjusted::new(gcs).needing_version_for_updates("GCS"),
         Some(signer),
         prefix,
         description,
+        GCS_LIMITS,
     )
 }
 

@@ -6,6 +6,7 @@ use napi_derive::napi;
 use object_store::http::HttpBuilder;
 
 use crate::error::{StorageFailure, StorageResult};
+use crate::part_size::NO_PART_LIMITS;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
@@ -53,6 +54,8 @@ fn build(
         None,
         None,
         description,
+        // No multipart in object_store's HTTP store: the body goes up in one request.
+        NO_PART_LIMITS,
     )
 }
 

@@ -6,6 +6,7 @@ use object_store::local::LocalFileSystem;
 
 use crate::confine::LocalRoot;
 use crate::error::{StorageFailure, StorageResult};
+use crate::part_size::NO_PART_LIMITS;
 use crate::store::{NativeStore, StoreInner};
 
 /// Options of `new LocalStore(root, opts)`.
@@ -32,6 +33,7 @@ pub fn local_store(root: &str, mkdir: bool) -> StorageResult<StoreInner> {
         description: format!("LocalStore({})", root.dir().display()),
         local_root: Some(root),
         in_process: false,
+        part_limits: NO_PART_LIMITS,
     })
 }
 

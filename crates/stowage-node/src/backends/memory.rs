@@ -3,6 +3,7 @@ use std::sync::Arc;
 use napi_derive::napi;
 use object_store::memory::InMemory;
 
+use crate::part_size::NO_PART_LIMITS;
 use crate::store::{NativeStore, StoreInner};
 
 pub fn memory_store() -> StoreInner {
@@ -13,6 +14,7 @@ pub fn memory_store() -> StoreInner {
         local_root: None,
         description: "MemoryStore".to_string(),
         in_process: true,
+        part_limits: NO_PART_LIMITS,
     }
 }
 

@@ -7,6 +7,7 @@ use napi_derive::napi;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
 use crate::error::{StorageFailure, StorageResult};
+use crate::part_size::S3_LIMITS;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
@@ -127,7 +128,7 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(s3.clone());
-    assemble(s3, Some(signer), prefix, description)
+    assemble(s3, Some(signer), prefix, description, S3_LIMITS)
 }
 
 impl TryFrom<NativeS3Options> for StoreInner {
