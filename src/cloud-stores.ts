@@ -204,7 +204,9 @@ function build(what: string, make: () => NativeStore): NativeStore {
   try {
     return make()
   } catch (err) {
-    throw fromNative(err, what)
+    // `what` may be the URL passed to `HTTPStore`: it goes into the error's
+    // `path` and message, so it goes there without its credentials.
+    throw fromNative(err, typeof what === 'string' ? native.redact(what) : what)
   }
 }
 

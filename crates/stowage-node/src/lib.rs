@@ -21,5 +21,6 @@ mod meta;
 mod promise;
 mod put;
 mod reader;
+mod redact;
 mod sign;
 mod upload;

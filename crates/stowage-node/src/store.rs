@@ -19,6 +19,7 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::guard::guarded;
 use crate::key::parse_key;
 use crate::promise::promise;
+use crate::redact::redact;
 
 /// What an operation needs to reach one configured store.
 pub struct StoreInner {
@@ -103,9 +104,10 @@ impl StoreInner {
 
 #[napi]
 impl NativeStore {
-    /// A description of the store that never contains a secret.
+    /// A description of the store that never contains a secret: backends build it from
+    /// `describe_url`, and it is redacted once more in case a name quoted in it holds one.
     #[napi]
     pub fn describe(&self) -> String {
-        self.inner.description.clone()
+        redact(&self.inner.description)
     }
 }

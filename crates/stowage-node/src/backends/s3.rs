@@ -7,6 +7,7 @@ use napi_derive::napi;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
 use crate::error::{StorageFailure, StorageResult};
+use crate::redact::redact;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
@@ -122,7 +123,8 @@ fn build(
         description.push_str(&format!(", region={region:?}"));
     }
     if let Some(endpoint) = endpoint {
-        description.push_str(&format!(", endpoint={endpoint:?}"));
+        // As given (an endpoint rarely has a path worth hiding), less any credentials.
+        description.push_str(&format!(", endpoint={:?}", redact(&endpoint)));
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
