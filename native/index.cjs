@@ -840,3 +840,4 @@ module.exports.NativeReader = nativeBinding.NativeReader
 module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.NativeUpload = nativeBinding.NativeUpload
 module.exports.__panicForTest = nativeBinding.__panicForTest
+module.exports.redact = nativeBinding.redact

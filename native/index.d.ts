@@ -27,7 +27,10 @@ export declare class NativeReader {
 
 /** A handle on one configured object store; cheap to share across calls. */
 export declare class NativeStore {
-  /** A description of the store that never contains a secret. */
+  /**
+   * A description of the store that never contains a secret: backends build it from
+   * `describe_url`, and it is redacted once more in case a name quoted in it holds one.
+   */
   describe(): string
   /** A store over an Azure Blob Storage container. */
   static azure(options: NativeAzureOptions): NativeStore
@@ -375,3 +378,9 @@ export interface NativeS3Options {
   /** Any further object_store configuration keys (`aws_*` names or their short forms). */
   config?: Record<string, string>
 }
+
+/**
+ * The same redaction for the TypeScript layer, which puts URLs a user passed (to
+ * `fromUrl`, `HTTPStore`) into its errors' `path` and `message`.
+ */
+export declare function redact(text: string): string

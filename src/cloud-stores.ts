@@ -6,9 +6,9 @@
  * Durations are in milliseconds.
  */
 import { checkOptions, describeValue } from './arguments.js'
-import { ConfigError, fromNative } from './errors.js'
+import { buildNativeStore } from './build-native-store.js'
+import { ConfigError } from './errors.js'
 import native from './native.js'
-import type { NativeStore } from './native.js'
 import type { NativeCredential } from '../native/index.js'
 import { Store } from './store.js'
 
@@ -201,13 +201,6 @@ export interface HTTPOptions {
   retry?: RetryOptions
 }
 
-function build(what: string, make: () => NativeStore): NativeStore {
-  try {
-    return make()
-  } catch (err) {
-    throw fromNative(err, what)
-  }
-}
 
 function nativeClient(client: ClientOptions | undefined | null) {
   if (client === undefined || client === null) return undefined
@@ -259,7 +252,7 @@ export class S3Store extends Store {
   constructor(options?: S3Options | null) {
     const opts = checkOptions<S3Options>(options, 'S3Store options')
     const { client, retry, credentialProvider, ...rest } = opts
-    super(build(opts.bucket ?? 's3', () => native.NativeStore.s3({
+    super(buildNativeStore(opts.bucket ?? 's3', () => native.NativeStore.s3({
       ...rest,
       client: nativeClient(client),
       retry: nativeRetry(retry),
@@ -273,7 +266,7 @@ export class GCSStore extends Store {
   constructor(options?: GCSOptions | null) {
     const opts = checkOptions<GCSOptions>(options, 'GCSStore options')
     const { client, retry, credentialProvider, ...rest } = opts
-    super(build(opts.bucket ?? 'gcs', () => native.NativeStore.gcs({
+    super(buildNativeStore(opts.bucket ?? 'gcs', () => native.NativeStore.gcs({
       ...rest,
       client: nativeClient(client),
       retry: nativeRetry(retry),
@@ -287,7 +280,7 @@ export class AzureStore extends Store {
   constructor(options?: AzureOptions | null) {
     const opts = checkOptions<AzureOptions>(options, 'AzureStore options')
     const { client, retry, credentialProvider, ...rest } = opts
-    super(build(opts.container ?? 'azure', () => native.NativeStore.azure({
+    super(buildNativeStore(opts.container ?? 'azure', () => native.NativeStore.azure({
       ...rest,
       client: nativeClient(client),
       retry: nativeRetry(retry),
@@ -304,7 +297,7 @@ export class HTTPStore extends Store {
   constructor(url: string, options?: HTTPOptions | null) {
     const opts = checkOptions<HTTPOptions>(options, 'HTTPStore options')
     if (typeof url !== 'string') throw new ConfigError(`HTTPStore takes a URL string, got ${describeValue(url)}`)
-    super(build(url, () => native.NativeStore.http(url, {
+    super(buildNativeStore(url, () => native.NativeStore.http(url, {
       client: nativeClient(opts.client),
       retry: nativeRetry(opts.retry),
     })))

@@ -1,16 +1,10 @@
 /** The concrete stores and `fromUrl`. */
 import { checkOptions, describeValue } from './arguments.js'
-import { ConfigError, fromNative } from './errors.js'
+import { buildNativeStore } from './build-native-store.js'
+import { ConfigError } from './errors.js'
 import native from './native.js'
 import { Store } from './store.js'
 
-function build(what: string, make: () => InstanceType<typeof native.NativeStore>) {
-  try {
-    return make()
-  } catch (err) {
-    throw fromNative(err, what)
-  }
-}
 
 /** Objects kept in this process's memory; for tests and caches. */
 export class MemoryStore extends Store {
@@ -33,7 +27,7 @@ export class LocalStore extends Store {
   constructor(root: string, options?: LocalStoreOptions | null) {
     const opts = checkOptions<LocalStoreOptions>(options, 'LocalStore options')
     if (typeof root !== 'string') throw new ConfigError(`LocalStore takes a root directory path, got ${describeValue(root)}`)
-    super(build(root, () => native.NativeStore.local(root, opts)))
+    super(buildNativeStore(root, () => native.NativeStore.local(root, opts)))
   }
 }
 
@@ -51,5 +45,5 @@ export function fromUrl(url: string, opts?: FromUrlOptions | null): Store {
     }
     options[key] = String(value)
   }
-  return new Store(build(url, () => native.NativeStore.fromUrl(url, options)))
+  return new Store(buildNativeStore(url, () => native.NativeStore.fromUrl(url, options)))
 }

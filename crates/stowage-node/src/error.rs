@@ -7,6 +7,8 @@
 
 use serde::Serialize;
 
+use crate::redact::redact;
+
 /// The stable error codes of DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -86,7 +88,13 @@ impl From<object_store::Error> for StorageFailure {
 }
 
 impl From<StorageFailure> for napi::Error {
+    /// Every failure reaches JavaScript through here, so this is where URLs quoted in its
+    /// message (by us, object_store or reqwest) lose their credentials.
     fn from(failure: StorageFailure) -> Self {
+        let failure = StorageFailure {
+            message: redact(&failure.message),
+            ..failure
+        };
         let reason = serde_json::to_string(&failure).unwrap_or_else(|_| {
             format!(r#"{{"code":"GENERIC","message":"{:?}"}}"#, failure.message)
         });

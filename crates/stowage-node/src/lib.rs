@@ -23,5 +23,6 @@ mod part_size;
 mod promise;
 mod put;
 mod reader;
+mod redact;
 mod sign;
 mod upload;

@@ -20,6 +20,7 @@ use crate::guard::guarded;
 use crate::key::{check_local_file_name, parse_key};
 use crate::part_size::PartLimits;
 use crate::promise::promise;
+use crate::redact::redact;
 
 /// What an operation needs to reach one configured store.
 pub struct StoreInner {
@@ -107,9 +108,10 @@ impl StoreInner {
 
 #[napi]
 impl NativeStore {
-    /// A description of the store that never contains a secret.
+    /// A description of the store that never contains a secret: backends build it from
+    /// `describe_url`, and it is redacted once more in case a name quoted in it holds one.
     #[napi]
     pub fn describe(&self) -> String {
-        self.inner.description.clone()
+        redact(&self.inner.description)
     }
 }

@@ -498,9 +498,12 @@ pub fn parse_key_name(name: &str) -> String {
     out
 }
 
-/// A URL for a description: scheme, host and path only (never userinfo or a query).
+/// A URL for a description: scheme, host and path only (never userinfo or a query). The
+/// result is redacted too, as a path can hold a parameter (`;password=`) and the path of
+/// a URL written without `//` can hold userinfo; one that does not parse is shown
+/// redacted, so an error can still say what was wrong with it.
 pub fn describe_url(url: &str) -> String {
-    match url::Url::parse(url) {
+    let described = match url::Url::parse(url) {
         Ok(parsed) => format!(
             "{}://{}{}",
             parsed.scheme(),
@@ -510,8 +513,9 @@ pub fn describe_url(url: &str) -> String {
                 None => parsed.path().to_string(),
             }
         ),
-        Err(_) => "<unparsable URL>".to_string(),
-    }
+        Err(_) => url.to_string(),
+    };
+    crate::redact::redact(&described)
 }
 
 /// An object_store configuration error as `INVALID_CONFIG`.
@@ -563,6 +567,14 @@ mod tests {
         assert_eq!(
             describe_url("https://user:pw@host:8080/a/b?sig=secret"),
             "https://host:8080/a/b"
+        );
+        assert_eq!(
+            describe_url("http://user:pw@host:99999/?sig=secret&a=b"),
+            "http://***@host:99999/?sig=***&a=b"
+        );
+        assert_eq!(
+            describe_url("https://host/a;password=secret"),
+            "https://host/a;password=***"
         );
     }
 

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod gcs;
 pub mod http;
 pub mod local;
+pub mod local_walk;
 pub mod memory;
 pub mod s3;
 pub mod url;

@@ -8,6 +8,7 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::part_size::S3_LIMITS;
+use crate::redact::redact;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
@@ -123,7 +124,8 @@ fn build(
         description.push_str(&format!(", region={region:?}"));
     }
     if let Some(endpoint) = endpoint {
-        description.push_str(&format!(", endpoint={endpoint:?}"));
+        // As given (an endpoint rarely has a path worth hiding), less any credentials.
+        description.push_str(&format!(", endpoint={:?}", redact(&endpoint)));
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
