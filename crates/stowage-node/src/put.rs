@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::local_ops::{put_local, LocalFileUpload};
-use crate::promise::{promise, promise_on_file_thread};
+use crate::promise::{promise, promise_on_file_thread, JsMemoryLease};
 use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, PromiseRaw, ToNapiValue};
 use napi::Env;
@@ -172,6 +172,8 @@ impl NativeStore {
                 })
             });
         }
+        // The body is read on other threads for as long as the request lasts.
+        let lease = JsMemoryLease::take(env)?;
         self.run(env, async move {
             let path = inner.key(&path)?;
             let settings = WriteSettings::try_from(options)?.for_store(&inner);
@@ -197,6 +199,7 @@ impl NativeStore {
                 upload.write(data).await?;
                 upload.finish().await?
             };
+            drop(lease); // sent: the body is only held now, to be let go on the JavaScript thread
             Ok(Releasing {
                 value: result.into(),
                 borrowed,
@@ -285,17 +288,18 @@ impl NativeUpload {
             }
             Writer::Parts(upload) => {
                 let upload = upload.clone();
+                let lease = JsMemoryLease::take(env)?;
                 promise(
                     env,
                     false,
                     guarded(async move {
                         // Copied: the write resolves while the bytes may still wait for their
                         // part, and a stream may reuse a chunk's buffer once its write resolved.
-                        let confirmed = upload
-                            .lock()
-                            .await
-                            .write(Bytes::copy_from_slice(&chunk))
-                            .await?;
+                        // Copied first, before waiting for the upload: the lease on the
+                        // chunk's memory is then held for the copy only.
+                        let data = Bytes::copy_from_slice(&chunk);
+                        drop(lease);
+                        let confirmed = upload.lock().await.write(data).await?;
                         let borrowed = borrow_buffer(chunk);
                         Ok(Releasing {
                             value: confirmed as f64,
