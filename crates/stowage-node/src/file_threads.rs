@@ -44,7 +44,11 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .recv();
         match next {
-            Ok(job) => job(),
+            // A job that panics (a bug) must not take its thread along: with all of them gone,
+            // every later local operation would fail to start.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
             Err(_) => return,
         }
     }

@@ -56,7 +56,7 @@ fn lend_to_buffer(env: sys::napi_env, bytes: Bytes) -> napi::Result<sys::napi_va
 }
 
 fn created(status: sys::napi_status, value: sys::napi_value) -> napi::Result<sys::napi_value> {
-    if status == sys::Status::napi_ok {
+    if status == sys::Status::napi_ok && !value.is_null() {
         Ok(value)
     } else {
         Err(napi::Error::from_reason(format!(
@@ -119,10 +119,11 @@ impl ToNapiValue for FilledBuffer {
             capacity,
         } = val.buffer;
         let mut value = ptr::null_mut();
-        unsafe {
-            sys::napi_get_reference_value(env, reference, &mut value);
-            sys::napi_delete_reference(env, reference);
-        }
+        // Checked, not assumed: in an environment that is tearing down (a terminated worker)
+        // a failed call must end as an error, which is then dropped, not as a null `Buffer`.
+        let status = unsafe { sys::napi_get_reference_value(env, reference, &mut value) };
+        unsafe { sys::napi_delete_reference(env, reference) };
+        let value = created(status, value)?;
         match val.filled? {
             0 => unsafe { <Option<()>>::to_napi_value(env, None) },
             filled if filled == capacity => Ok(value),

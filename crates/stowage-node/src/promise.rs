@@ -9,13 +9,27 @@
 //! Futures of stores whose operations complete without waiting (`MemoryStore`) are polled
 //! once on the calling thread first; when they are already done, the promise is settled on
 //! the spot and no thread is involved at all.
+//!
+//! An environment can go away with operations in flight: `worker.terminate()` (test runners
+//! do it all the time) stops a worker's JavaScript at once, and its loop may still deliver
+//! completions, whose N-API calls then fail (`napi_pending_exception`, `napi_cannot_run_js`),
+//! before Node closes the queue and hands the rest over with no environment at all. Nobody
+//! is left to receive those settlements, so every step here drops them quietly: no status
+//! is asserted and no panic leaves a callback (one would abort the whole process).
+//!
+//! Right after its cleanup hooks, Node frees the worker's isolate, and with it the memory of
+//! every `Buffer`, including those an operation is still reading (a borrowed `put` body) or
+//! filling (a local read) on another thread. So the environment's cleanup hook first waits
+//! for the `JsMemoryLease`s such operations hold (file-thread jobs hold one each).
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env, JsError};
@@ -38,8 +52,79 @@ struct Completion {
     settle: Settle,
 }
 
-/// The environment's threadsafe function; `None` once the environment is tearing down.
-struct Queue(Mutex<Option<usize>>);
+/// What other threads share with one environment: its queue, and the leases out on its memory.
+struct Queue {
+    /// The threadsafe function; `None` once the environment is tearing down.
+    tsfn: Mutex<Option<usize>>,
+    /// How many `JsMemoryLease`s are out; teardown waits for none.
+    leases: Mutex<usize>,
+    lease_returned: Condvar,
+}
+
+/// How long an environment's teardown waits for leases. Local files and copies take
+/// milliseconds; only a network `put`, which reads the caller's `Buffer` while it sends,
+/// can take longer. Past this the teardown goes on (that upload may then read freed memory;
+/// a `put` that copies its body, or an isolate kept alive, is for the redesign of this module).
+const LEASE_WAIT: Duration = Duration::from_secs(10);
+
+/// A poisoned lock is still used: what it guards (a handle, a count) stays consistent, and
+/// these locks are taken inside Node's callbacks, where a panic would abort the process.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Queue {
+    fn is_closing(&self) -> bool {
+        lock(&self.tsfn).is_none()
+    }
+
+    /// Block until every lease is back, or `at_most` has passed.
+    fn wait_for_leases(&self, at_most: Duration) {
+        let deadline = Instant::now() + at_most;
+        let mut leases = lock(&self.leases);
+        while *leases > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            leases = match self.lease_returned.wait_timeout(leases, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}
+
+/// Held while another thread reads or writes memory V8 owns (a borrowed `Buffer`, a `Buffer`
+/// being filled): the environment's teardown waits for it, so that memory is not freed under
+/// the operation. Return it as soon as the memory is no longer touched, and before the
+/// operation is delivered: a completion waiting in the queue cannot be drained while the
+/// teardown waits.
+pub struct JsMemoryLease(Arc<Queue>);
+
+impl JsMemoryLease {
+    /// Take a lease on `env`'s memory (on its JavaScript thread).
+    pub fn take(env: &Env) -> napi::Result<Self> {
+        Ok(Self::on(local_queue(env.raw())?))
+    }
+
+    fn on(queue: Arc<Queue>) -> Self {
+        *lock(&queue.leases) += 1;
+        Self(queue)
+    }
+}
+
+impl Drop for JsMemoryLease {
+    fn drop(&mut self) {
+        let mut leases = lock(&self.0.leases);
+        *leases -= 1;
+        if *leases == 0 {
+            self.0.lease_returned.notify_all();
+        }
+    }
+}
 
 /// Per JavaScript thread (the main thread and each worker): its queue and how many
 /// operations are in flight, which decides whether the queue keeps the event loop alive.
@@ -84,6 +169,9 @@ where
 
 /// Run `work` on a file thread (outside the async runtime) and return a promise of its
 /// output. The result goes straight from that thread to JavaScript's queue.
+///
+/// The job holds a `JsMemoryLease` while it runs, since file jobs read borrowed `Buffer`s
+/// and fill V8's; a job that only starts once its environment is closing is skipped.
 pub fn promise_on_file_thread<'env, T, W>(
     env: &'env Env,
     work: W,
@@ -95,9 +183,14 @@ where
     let raw_env = env.raw();
     let (deferred, promise) = new_promise(raw_env)?;
     let queue = enqueue_start(raw_env)?;
+    let lease = JsMemoryLease::on(queue.clone());
     run_on_file_thread(move || {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        if queue.is_closing() {
+            return; // nobody is left for the result: `work` and its lease are dropped here
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(work))
             .unwrap_or_else(|panic| Err(panic_failure(panic.as_ref()).into()));
+        drop(lease); // `work` is done with the environment's memory
         deliver(&queue, deferred, outcome)
     });
     Ok(PromiseRaw::new(raw_env, promise))
@@ -121,12 +214,13 @@ fn deliver<T: ToNapiValue + Send + 'static>(
         deferred,
         settle: Box::new(move |env| into_value(env, outcome)),
     });
-    let guard = queue
-        .0
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let guard = lock(&queue.tsfn);
     let Some(tsfn) = *guard else {
-        return; // the environment is closing: nobody is left to settle the promise
+        // The environment is closing: nobody is left to settle the promise. Dropping the
+        // completion here, on this thread, is safe: what it may hold from JavaScript (a
+        // borrowed `Buffer`) is released by napi-rs, which leaks the reference of an
+        // environment that is gone (its teardown frees it) instead of touching it.
+        return;
     };
     let data = Box::into_raw(completion).cast::<c_void>();
     let status = unsafe {
@@ -141,33 +235,63 @@ fn deliver<T: ToNapiValue + Send + 'static>(
     }
 }
 
+/// The JavaScript value of an outcome. A panic while converting (a bug, in napi-rs or here)
+/// becomes a failure: it would otherwise unwind into Node, which aborts the process.
 fn into_value<T: ToNapiValue>(
     env: sys::napi_env,
     outcome: napi::Result<T>,
 ) -> napi::Result<sys::napi_value> {
-    unsafe { T::to_napi_value(env, outcome?) }
+    let output = outcome?;
+    catch_unwind(AssertUnwindSafe(|| unsafe {
+        T::to_napi_value(env, output)
+    }))
+    .unwrap_or_else(|panic| Err(panic_failure(panic.as_ref()).into()))
 }
 
+/// Resolve or reject the promise. The status is not checked, because the only way these
+/// calls fail is an environment that is tearing down (a terminated worker): they return
+/// `napi_pending_exception` or `napi_cannot_run_js`, and the error object may not even be
+/// creatable (`into_value` gives null). That settlement has no one left to receive it, so
+/// it is dropped; the few bytes Node keeps per unsettled promise go with the environment.
 fn settle(env: sys::napi_env, deferred: Deferred, outcome: napi::Result<sys::napi_value>) {
     let deferred = deferred.0;
-    let status = match outcome {
-        Ok(value) => unsafe { sys::napi_resolve_deferred(env, deferred, value) },
-        Err(err) => unsafe {
-            sys::napi_reject_deferred(env, deferred, JsError::from(err).into_value(env))
-        },
-    };
-    debug_assert_eq!(status, sys::Status::napi_ok);
+    match outcome {
+        Ok(value) => {
+            unsafe { sys::napi_resolve_deferred(env, deferred, value) };
+        }
+        Err(err) => {
+            let error = catch_unwind(AssertUnwindSafe(|| unsafe {
+                JsError::from(err).into_value(env)
+            }))
+            .unwrap_or(ptr::null_mut());
+            if !error.is_null() {
+                // (null: the environment could not build an error, it is going away)
+                unsafe { sys::napi_reject_deferred(env, deferred, error) };
+            }
+        }
+    }
 }
 
-/// Count one more operation in flight (keeping the event loop alive while any is) and
-/// return the queue it will finish on, creating the environment's queue on first use.
-fn enqueue_start(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
+/// Run `f` with this thread's `Local`, creating the environment's queue on first use.
+fn with_local<R>(env: sys::napi_env, f: impl FnOnce(&Local) -> napi::Result<R>) -> napi::Result<R> {
     LOCAL.with(|local| {
         let mut local = local.borrow_mut();
         if local.is_none() {
             *local = Some(create_queue(env)?);
         }
-        let local = local.as_ref().expect("created above");
+        f(local.as_ref().expect("created above"))
+    })
+}
+
+/// The environment's queue, without counting an operation in flight.
+fn local_queue(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
+    with_local(env, |local| Ok(local.queue.clone()))
+}
+
+/// Count one more operation in flight (keeping the event loop alive while any is) and
+/// return the queue it will finish on.
+fn enqueue_start(env: sys::napi_env) -> napi::Result<Arc<Queue>> {
+    with_local(env, |local| {
         let in_flight = local.in_flight.get();
         if in_flight == 0 {
             check(unsafe { sys::napi_ref_threadsafe_function(env, local.tsfn) })?;
@@ -197,7 +321,11 @@ fn create_queue(env: sys::napi_env) -> napi::Result<Local> {
         )
     })?;
     check(unsafe { sys::napi_unref_threadsafe_function(env, tsfn) })?;
-    let queue = Arc::new(Queue(Mutex::new(Some(tsfn as usize))));
+    let queue = Arc::new(Queue {
+        tsfn: Mutex::new(Some(tsfn as usize)),
+        leases: Mutex::new(0),
+        lease_returned: Condvar::new(),
+    });
     // Registered after the threadsafe function, so it runs before Node frees it: from then on
     // late completions are dropped instead of reaching freed memory.
     let hook_data = Arc::into_raw(queue.clone()).cast_mut().cast::<c_void>();
@@ -209,13 +337,14 @@ fn create_queue(env: sys::napi_env) -> napi::Result<Local> {
     })
 }
 
+/// The environment's cleanup hook: close the queue, then wait for the leases on its memory
+/// (operations finishing meanwhile find the queue closed and are dropped on their thread).
 unsafe extern "C" fn close_queue(data: *mut c_void) {
     let queue = unsafe { Arc::from_raw(data.cast_const().cast::<Queue>()) };
-    *queue
-        .0
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-    LOCAL.with(|local| local.borrow_mut().take());
+    *lock(&queue.tsfn) = None;
+    queue.wait_for_leases(LEASE_WAIT);
+    // `try_with`: a thread-local already destroyed must not panic inside Node's teardown.
+    let _ = LOCAL.try_with(|local| local.borrow_mut().take());
 }
 
 unsafe extern "C" fn call_js(
@@ -228,9 +357,15 @@ unsafe extern "C" fn call_js(
     if env.is_null() {
         return; // the environment is gone; only the memory is left to free
     }
-    let value = (completion.settle)(env);
-    settle(env, completion.deferred, value);
-    LOCAL.with(|local| {
+    // The environment may be tearing down already (see the module comment): the conversion
+    // and `settle` then fail quietly, and the completion is freed all the same.
+    let Completion {
+        deferred,
+        settle: to_value,
+    } = *completion;
+    let value = to_value(env);
+    settle(env, deferred, value);
+    let _ = LOCAL.try_with(|local| {
         if let Some(local) = local.borrow().as_ref() {
             let in_flight = local.in_flight.get().saturating_sub(1);
             local.in_flight.set(in_flight);
@@ -249,5 +384,43 @@ fn check(status: sys::napi_status) -> napi::Result<()> {
             napi::Status::GenericFailure,
             format!("N-API call failed with status {status}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closed_queue() -> Arc<Queue> {
+        Arc::new(Queue {
+            tsfn: Mutex::new(None),
+            leases: Mutex::new(0),
+            lease_returned: Condvar::new(),
+        })
+    }
+
+    #[test]
+    fn teardown_waits_until_every_lease_is_back() {
+        let queue = closed_queue();
+        let leases: Vec<_> = (0..3).map(|_| JsMemoryLease::on(queue.clone())).collect();
+        let returner = std::thread::spawn(move || {
+            for lease in leases {
+                std::thread::sleep(Duration::from_millis(20));
+                drop(lease);
+            }
+        });
+        queue.wait_for_leases(Duration::from_secs(60));
+        assert_eq!(*lock(&queue.leases), 0);
+        returner.join().unwrap();
+    }
+
+    #[test]
+    fn teardown_stops_waiting_at_its_bound() {
+        let queue = closed_queue();
+        let kept = JsMemoryLease::on(queue.clone());
+        queue.wait_for_leases(Duration::from_millis(50));
+        assert_eq!(*lock(&queue.leases), 1);
+        drop(kept);
+        assert_eq!(*lock(&queue.leases), 0);
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::local_ops::{put_local, LocalFileUpload};
-use crate::promise::{promise, promise_on_file_thread};
+use crate::promise::{promise, promise_on_file_thread, JsMemoryLease};
 use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, PromiseRaw, ToNapiValue};
 use napi::Env;
@@ -221,6 +221,8 @@ impl NativeStore {
                 })
             });
         }
+        // The body is read on other threads for as long as the request lasts.
+        let lease = JsMemoryLease::take(env)?;
         self.run(env, async move {
             let path = inner.key(&path)?;
             let settings = WriteSettings::try_from(options)?
@@ -248,6 +250,7 @@ impl NativeStore {
                 upload.write(data).await?;
                 upload.finish().await?
             };
+            drop(lease); // sent: the body is only held now, to be let go on the JavaScript thread
             Ok(Releasing {
                 value: result.into(),
                 borrowed,
@@ -347,13 +350,17 @@ impl NativeUpload {
             Writer::Parts(upload) => {
                 let upload = upload.clone();
                 let cancel = self.cancel.clone();
+                let lease = JsMemoryLease::take(env)?;
                 promise(
                     env,
                     false,
                     guarded(async move {
                         // Copied: the write resolves while the bytes may still wait for their
                         // part, and a stream may reuse a chunk's buffer once its write resolved.
+                        // Copied first, before waiting for the upload: the lease on the
+                        // chunk's memory is then held for the copy only.
                         let copy = Bytes::copy_from_slice(&chunk);
+                        drop(lease);
                         let confirmed = cancel
                             .run(async { upload.lock().await.write(copy).await })
                             .await?;
