@@ -7,6 +7,7 @@
  * - every call settles within 5 s;
  * - it succeeds with an exact round trip, or fails with a `StorageError` whose `code` is one
  *   of the documented codes (and exactly `INVALID_PATH` for a key the rules refuse);
+ * - nothing panics in Rust (a caught panic still rejects, but it is a bug);
  * - nothing appears outside a LocalStore root: a sentinel directory beside it stays as it was.
  * The process not crashing is checked by the runner: vitest runs each file in a child process
  * (its `forks` pool), and an unhandled rejection fails the run.
@@ -46,6 +47,8 @@ async function settle<T>(what: string, call: () => T | Promise<T>): Promise<Outc
     if (err instanceof Error && err.message.includes('did not settle')) throw err
     if (!(err instanceof StorageError)) throw new Error(`${what} failed with a ${kindOf(err)}, not a StorageError`)
     if (!DOCUMENTED_CODES.has(err.code)) throw new Error(`${what} failed with the undocumented code ${err.code}`)
+    // A caught panic is still a bug: the input deserved a proper answer.
+    if (err.message.includes('(panic)')) throw new Error(`${what} panicked in Rust: ${err.message}`)
     return { ok: false, code: err.code, error: err }
   } finally {
     clearTimeout(timer)

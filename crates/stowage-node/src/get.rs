@@ -2,11 +2,16 @@
 
 use std::ops::Range;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
-use object_store::{GetOptions, GetRange, ObjectStoreExt};
+use object_store::path::Path;
+use object_store::{
+    coalesce_ranges, GetOptions, GetRange, ObjectStore, ObjectStoreExt,
+    OBJECT_STORE_COALESCE_DEFAULT,
+};
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::js_bytes::JsBytes;
@@ -174,7 +179,7 @@ impl NativeStore {
                     )),
                 })
                 .collect::<StorageResult<Vec<_>>>()?;
-            let parts = inner.store.get_ranges(&path, &ranges).await?;
+            let parts = fetch_ranges(inner.store.as_ref(), &path, &ranges).await?;
             Ok(parts.into_iter().map(JsBytes).collect())
         })
     }
@@ -191,5 +196,76 @@ impl NativeStore {
             let path = inner.key(&path)?;
             Ok(inner.store.head(&path).await?.into())
         })
+    }
+}
+
+/// Why a merged range request was not used as it came.
+enum MergedFetch {
+    Failed(object_store::Error),
+    /// The response was shorter than the merged range: the object ends inside it.
+    Short,
+}
+
+/// `ranges` of the object at `path`, with nearby ranges fetched in one request.
+///
+/// object_store's own `get_ranges` slices each range out of the merged response and panics
+/// when that response is shorter than a range's start (S3 answers a range past the end of an
+/// object with what there is). A short merged response is answered range by range instead,
+/// so each range gets exactly what `getRange` would give it: its bytes, or its error.
+async fn fetch_ranges(
+    store: &dyn ObjectStore,
+    path: &Path,
+    ranges: &[Range<u64>],
+) -> StorageResult<Vec<Bytes>> {
+    let merged = coalesce_ranges(
+        ranges,
+        |range| async move {
+            let wanted = range.end - range.start;
+            let bytes = store
+                .get_range(path, range)
+                .await
+                .map_err(MergedFetch::Failed)?;
+            if (bytes.len() as u64) < wanted {
+                return Err(MergedFetch::Short);
+            }
+            Ok(bytes)
+        },
+        OBJECT_STORE_COALESCE_DEFAULT,
+    )
+    .await;
+    match merged {
+        Ok(parts) => Ok(parts),
+        Err(MergedFetch::Failed(err)) => Err(err.into()),
+        Err(MergedFetch::Short) => {
+            let each = ranges
+                .iter()
+                .map(|range| store.get_range(path, range.clone()));
+            Ok(futures::future::try_join_all(each).await?)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::memory::InMemory;
+    use object_store::PutPayload;
+
+    #[tokio::test]
+    async fn ranges_past_the_end_fail_like_get_range_instead_of_panicking() {
+        let store = InMemory::new();
+        let path = Path::parse("small").unwrap();
+        store
+            .put(&path, PutPayload::from_static(b"abc"))
+            .await
+            .unwrap();
+        let parts = fetch_ranges(&store, &path, &[0..1, 1..3]).await.unwrap();
+        assert_eq!(
+            parts,
+            vec![Bytes::from_static(b"a"), Bytes::from_static(b"bc")]
+        );
+        assert!(fetch_ranges(&store, &path, &[0..1, 629..700])
+            .await
+            .is_err());
     }
 }
