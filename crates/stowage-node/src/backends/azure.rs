@@ -120,10 +120,11 @@ fn build(
     let container = config.get(&K::ContainerName).unwrap_or_default();
     let account = config.get(&K::AccountName);
     let endpoint = config.get(&K::Endpoint);
+    let retries = retry_config(retry)?;
     let mut builder = config
         .builder
         .with_client_options(config.client.finish(Some(&client))?)
-        .with_retry(retry_config(retry)?);
+        .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
     }
@@ -144,7 +145,12 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(azure.clone());
-    assemble(Adjusted::new(azure), Some(signer), prefix, description)
+    assemble(
+        Adjusted::new(azure, retries),
+        Some(signer),
+        prefix,
+        description,
+    )
 }
 
 impl TryFrom<NativeAzureOptions> for StoreInner {

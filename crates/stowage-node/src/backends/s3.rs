@@ -10,8 +10,8 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, ClientSettings,
-    NativeClientOptions, NativeRetryOptions,
+    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
 use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
@@ -102,9 +102,10 @@ fn build(
     {
         builder = builder.with_config(AmazonS3ConfigKey::CopyIfNotExists, "multipart");
     }
+    let retries = retry_config(retry)?;
     let mut builder = builder
         .with_client_options(config.client.finish(explicit_client)?)
-        .with_retry(retry_config(retry)?);
+        .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
     }
@@ -127,7 +128,12 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(s3.clone());
-    assemble(s3, Some(signer), prefix, description)
+    assemble(
+        Adjusted::new(s3, retries),
+        Some(signer),
+        prefix,
+        description,
+    )
 }
 
 impl TryFrom<NativeS3Options> for StoreInner {
