@@ -330,10 +330,13 @@ export interface NativePutResult {
   version?: string
 }
 
-/** Retry options. Durations are in milliseconds. */
+/**
+ * Retry options. Durations are in milliseconds. They also govern stowage's own retries of
+ * what object_store reads after its retry loop: a list page, a new upload's id.
+ */
 export interface NativeRetryOptions {
   /**
-   * Most retries of one request (object_store default 10).
+   * Most retries of one request, or of one list page (object_store default 10).
    * A JavaScript number, checked here: as a `u32`, napi-rs would wrap -1 to 4294967295.
    */
   maxRetries?: number

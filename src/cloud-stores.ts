@@ -47,9 +47,13 @@ export interface ClientOptions {
   defaultHeaders?: Record<string, string>
 }
 
-/** Retries of failed requests, with exponential backoff. Durations in milliseconds. */
+/**
+ * Retries of failed requests, with exponential backoff. Durations in milliseconds. A list
+ * page whose body is cut off or stalls is asked for again under the same limits (a listing
+ * resumes after the last key it yielded); `maxRetries: 0` retries nothing.
+ */
 export interface RetryOptions {
-  /** Most retries of one request (default 10). */
+  /** Most retries of one request, or of one list page (default 10). */
   maxRetries?: number
   /** Stop retrying after this long (default 180000). */
   retryTimeout?: number

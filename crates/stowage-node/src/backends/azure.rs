@@ -121,10 +121,11 @@ fn build(
     let container = config.get(&K::ContainerName).unwrap_or_default();
     let account = config.get(&K::AccountName);
     let endpoint = config.get(&K::Endpoint);
+    let retries = retry_config(retry)?;
     let mut builder = config
         .builder
         .with_client_options(config.client.finish(Some(&client))?)
-        .with_retry(retry_config(retry)?);
+        .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
     }
@@ -146,7 +147,7 @@ fn build(
     description.push(')');
     let signer = Arc::new(azure.clone());
     assemble(
-        Adjusted::new(azure),
+        Adjusted::new(azure, retries),
         Some(signer),
         prefix,
         description,

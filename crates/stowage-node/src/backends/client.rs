@@ -4,12 +4,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
@@ -28,6 +26,8 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::key::parse_prefix;
 use crate::part_size::PartLimits;
 use crate::store::StoreInner;
+
+use super::{body_length, body_retry};
 
 /// The read timeout used unless one is configured: a stalled connection fails,
 /// a long but steady download does not.
@@ -81,11 +81,12 @@ pub struct NativeBackoffOptions {
     pub base: Option<f64>,
 }
 
-/// Retry options. Durations are in milliseconds.
+/// Retry options. Durations are in milliseconds. They also govern stowage's own retries of
+/// what object_store reads after its retry loop: a list page, a new upload's id.
 #[napi(object)]
 #[derive(Default, Clone)]
 pub struct NativeRetryOptions {
-    /// Most retries of one request (object_store default 10).
+    /// Most retries of one request, or of one list page (object_store default 10).
     /// A JavaScript number, checked here: as a `u32`, napi-rs would wrap -1 to 4294967295.
     pub max_retries: Option<f64>,
     /// Give up retrying after this long (object_store default 180000).
@@ -263,11 +264,15 @@ pub fn retry_config(options: Option<&NativeRetryOptions>) -> StorageResult<Retry
 
 /// Small corrections over a backend, the same whatever server is behind it:
 /// keys at or before a listing offset are dropped even where the server ignores
-/// the offset (Azurite's `startFrom`, some GCS emulators), and a conditional
-/// update without the version a backend needs fails clearly.
+/// the offset (Azurite's `startFrom`, some GCS emulators), a conditional
+/// update without the version a backend needs fails clearly, and a list page or a
+/// multipart upload's creation whose answer failed is asked for again (`body_retry`).
 #[derive(Debug)]
 pub struct Adjusted<S> {
-    inner: S,
+    /// Shared with the streams a listing returns, which outlive the call that made them.
+    inner: Arc<S>,
+    /// The store's retry options, applied to what object_store reads after its own retry loop.
+    retry: RetryConfig,
     needs_version_for_update: Option<&'static str>,
     retries_locked_collections: bool,
 }
@@ -276,9 +281,11 @@ pub struct Adjusted<S> {
 const LOCKED_RETRIES: u32 = 5;
 
 impl<S> Adjusted<S> {
-    pub fn new(inner: S) -> Self {
+    /// `inner` with the corrections; `retry` is the `RetryConfig` `inner` was built with.
+    pub fn new(inner: S, retry: RetryConfig) -> Self {
         Self {
-            inner,
+            inner: Arc::new(inner),
+            retry,
             needs_version_for_update: None,
             retries_locked_collections: false,
         }
@@ -297,6 +304,62 @@ impl<S> Adjusted<S> {
         self.needs_version_for_update = Some(backend);
         self
     }
+}
+
+impl<S: ObjectStore> Adjusted<S> {
+    /// A backend that refuses suffix ranges (Azure) gets a HEAD, then a bounded
+    /// range pinned to that version's etag, so a concurrent overwrite fails
+    /// instead of mixing two versions.
+    async fn get_with_suffix_fallback(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        let Some(GetRange::Suffix(suffix)) = options.range else {
+            return self.inner.get_opts(location, options).await;
+        };
+        match self.inner.get_opts(location, options.clone()).await {
+            Err(object_store::Error::NotSupported { .. }) => {
+                let meta = self.inner.head(location).await?;
+                let start = meta.size.saturating_sub(suffix);
+                let bounded = GetOptions {
+                    range: (start < meta.size).then_some(GetRange::Bounded(start..meta.size)),
+                    if_match: options.if_match.clone().or(meta.e_tag),
+                    ..options
+                };
+                self.inner.get_opts(location, bounded).await
+            }
+            other => other,
+        }
+    }
+
+    /// The inner listing from `offset` (exclusive), resumed after a failed page.
+    fn resuming_list(
+        &self,
+        prefix: Option<&Path>,
+        offset: Option<Path>,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let inner = self.inner.clone();
+        let prefix = prefix.cloned();
+        body_retry::resuming(self.retry.clone(), offset, move |offset| match offset {
+            Some(offset) => listed_after(inner.as_ref(), prefix.as_ref(), offset),
+            None => inner.list(prefix.as_ref()),
+        })
+    }
+}
+
+/// `store`'s keys after `offset`, dropping those at or before it even where the server
+/// ignores the offset.
+fn listed_after<S: ObjectStore>(
+    store: &S,
+    prefix: Option<&Path>,
+    offset: &Path,
+) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+    let offset = offset.clone();
+    store
+        .list_with_offset(prefix, &offset)
+        .try_filter(move |meta| futures::future::ready(meta.location > offset))
+        .boxed()
 }
 
 impl<S: ObjectStore> fmt::Display for Adjusted<S> {
@@ -352,42 +415,31 @@ impl<S: ObjectStore> ObjectStore for Adjusted<S> {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
+        // Creating an upload writes no object yet: one whose answer was cut off is only left
+        // unused (S3 and GCS read the upload id from the body, after their retry loop).
+        body_retry::retrying(&self.retry, || {
+            self.inner.put_multipart_opts(location, opts.clone())
+        })
+        .await
     }
 
-    /// A backend that refuses suffix ranges (Azure) gets a HEAD, then a bounded
-    /// range pinned to that version's etag, so a concurrent overwrite fails
-    /// instead of mixing two versions.
+    /// A body must bring the bytes its headers announced (`body_length`).
     async fn get_opts(
         &self,
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
-        let Some(GetRange::Suffix(suffix)) = options.range else {
-            return self.inner.get_opts(location, options).await;
-        };
-        match self.inner.get_opts(location, options.clone()).await {
-            Err(object_store::Error::NotSupported { .. }) => {
-                let meta = self.inner.head(location).await?;
-                let start = meta.size.saturating_sub(suffix);
-                let bounded = GetOptions {
-                    range: (start < meta.size).then_some(GetRange::Bounded(start..meta.size)),
-                    if_match: options.if_match.clone().or(meta.e_tag),
-                    ..options
-                };
-                self.inner.get_opts(location, bounded).await
-            }
-            other => other,
-        }
+        let head = options.head;
+        let result = self.get_with_suffix_fallback(location, options).await?;
+        Ok(if head {
+            result
+        } else {
+            body_length::checked(result)
+        })
     }
 
-    async fn get_ranges(
-        &self,
-        location: &Path,
-        ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<Bytes>> {
-        self.inner.get_ranges(location, ranges).await
-    }
+    // No `get_ranges`: the trait's own fetches each range with `get_range`, so through
+    // `get_opts` above (the inner store's would bypass it).
 
     fn delete_stream(
         &self,
@@ -397,7 +449,7 @@ impl<S: ObjectStore> ObjectStore for Adjusted<S> {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
+        self.resuming_list(prefix, None)
     }
 
     fn list_with_offset(
@@ -405,15 +457,11 @@ impl<S: ObjectStore> ObjectStore for Adjusted<S> {
         prefix: Option<&Path>,
         offset: &Path,
     ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        let offset = offset.clone();
-        self.inner
-            .list_with_offset(prefix, &offset)
-            .try_filter(move |meta| futures::future::ready(meta.location > offset))
-            .boxed()
+        self.resuming_list(prefix, Some(offset.clone()))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
+        body_retry::retrying(&self.retry, || self.inner.list_with_delimiter(prefix)).await
     }
 
     async fn copy_opts(

@@ -198,10 +198,11 @@ fn build(
         .get_config_value(&GoogleConfigKey::Bucket)
         .unwrap_or_default();
     let base_url = config.builder.get_config_value(&GoogleConfigKey::BaseUrl);
+    let retries = retry_config(retry)?;
     let mut builder = config
         .builder
         .with_client_options(config.client.finish(explicit_client)?)
-        .with_retry(retry_config(retry)?);
+        .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
     }
@@ -221,7 +222,7 @@ fn build(
         Arc::new(gcs.clone())
     };
     assemble(
-        Adjusted::new(gcs).needing_version_for_updates("GCS"),
+        Adjusted::new(gcs, retries).needing_version_for_updates("GCS"),
         Some(signer),
         prefix,
         description,

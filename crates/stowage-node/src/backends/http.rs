@@ -42,15 +42,16 @@ fn build(
     if explicit.allow_http.is_none() && parsed.scheme() == "http" {
         explicit.allow_http = Some(true);
     }
+    let retries = retry_config(retry)?;
     let store = HttpBuilder::new()
         .with_url(url)
         .with_client_options(client.finish(Some(&explicit))?)
-        .with_retry(retry_config(retry)?)
+        .with_retry(retries.clone())
         .build()
         .map_err(config_error)?;
     let description = format!("HTTPStore({})", describe_url(url));
     assemble(
-        Adjusted::new(store).retrying_locked_collections(),
+        Adjusted::new(store, retries).retrying_locked_collections(),
         None,
         None,
         description,

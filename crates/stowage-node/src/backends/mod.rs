@@ -1,6 +1,9 @@
 //! Builders for each backend: JavaScript options in, a `NativeStore` out.
 
 pub mod azure;
+mod backoff;
+mod body_length;
+mod body_retry;
 pub mod client;
 pub mod config;
 pub mod credentials;
@@ -10,4 +13,6 @@ pub mod local;
 pub mod local_walk;
 pub mod memory;
 pub mod s3;
+#[cfg(test)]
+mod scripted_server;
 pub mod url;

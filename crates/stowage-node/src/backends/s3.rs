@@ -12,8 +12,8 @@ use crate::redact::redact;
 use crate::store::{NativeStore, StoreInner};
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, ClientSettings,
-    NativeClientOptions, NativeRetryOptions,
+    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
 use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
@@ -104,9 +104,10 @@ fn build(
     {
         builder = builder.with_config(AmazonS3ConfigKey::CopyIfNotExists, "multipart");
     }
+    let retries = retry_config(retry)?;
     let mut builder = builder
         .with_client_options(config.client.finish(explicit_client)?)
-        .with_retry(retry_config(retry)?);
+        .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
     }
@@ -130,7 +131,13 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(s3.clone());
-    assemble(s3, Some(signer), prefix, description, S3_LIMITS)
+    assemble(
+        Adjusted::new(s3, retries),
+        Some(signer),
+        prefix,
+        description,
+        S3_LIMITS,
+    )
 }
 
 impl TryFrom<NativeS3Options> for StoreInner {
