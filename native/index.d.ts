@@ -49,6 +49,10 @@ export declare class NativeStore {
    * `gs://bucket/prefix`, `az://container/prefix` or `https://host/path`.
    */
   static fromUrl(url: string, options?: Record<string, string> | undefined | null): NativeStore
+  /** Copy `from` to `to`; with `overwrite: false`, fail if `to` exists. */
+  copy(from: string, to: string, overwrite: boolean): Promise<void>
+  /** Delete one object or many (batched where the backend allows). */
+  delete(paths: string | Array<string>): Promise<void>
   /** Fetch an object (or part of it) with optional conditions. */
   get(path: string, options?: NativeGetOptions | undefined | null): Promise<NativeGetResult>
   /** The bytes `[start, end)` of an object. */
@@ -64,21 +68,17 @@ export declare class NativeStore {
   list(prefix?: string | undefined | null, offset?: string | undefined | null): NativeLister
   /** One level under `prefix`: its objects and its sub-directories. */
   listWithDelimiter(prefix?: string | undefined | null): Promise<NativeListResult>
-  /** Delete one object or many (batched where the backend allows). */
-  delete(paths: string | Array<string>): Promise<void>
-  /** Copy `from` to `to`; with `overwrite: false`, fail if `to` exists. */
-  copy(from: string, to: string, overwrite: boolean): Promise<void>
-  /** Move `from` to `to`; with `overwrite: false`, fail if `to` exists. */
-  rename(from: string, to: string, overwrite: boolean): Promise<void>
   /**
    * Write `data` to `path`: one request up to `chunkSize`, a concurrent
    * multipart upload above it, in parts sized to fit the backend's part limit.
    */
   put(path: string, data: Buffer, options?: NativePutOptions | undefined | null): Promise<NativePutResult>
-  /** Start a streamed upload to `path`; nothing is visible until `finish()`. */
-  upload(path: string, options?: NativePutOptions | undefined | null): NativeUpload
+  /** Move `from` to `to`; with `overwrite: false`, fail if `to` exists. */
+  rename(from: string, to: string, overwrite: boolean): Promise<void>
   /** Presigned URLs for `paths`, valid for `expiresIn` seconds (default 3600). */
   signUrls(methodName: string, paths: Array<string>, expiresIn?: number | undefined | null): Promise<Array<string>>
+  /** Start a streamed upload to `path`; nothing is visible until `finish()`. */
+  upload(path: string, options?: NativePutOptions | undefined | null): NativeUpload
 }
 
 /** A streamed upload in progress. */

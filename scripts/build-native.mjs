@@ -8,7 +8,8 @@ const args = [
   'napi', 'build', '--platform',
   '--manifest-path', 'crates/stowage-node/Cargo.toml',
   '--output-dir', 'native', '--js', 'index.cjs', '--dts', 'index.d.ts',
-  ...(release ? ['--release'] : []),
+  // Debug builds carry the test suite's hooks (`__panicForTest`); release builds never do.
+  ...(release ? ['--release'] : ['--features', 'test-hooks']),
 ]
 const result = spawnSync('npx', args, { stdio: 'inherit' })
 process.exit(result.status ?? 1)

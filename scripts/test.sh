@@ -17,8 +17,12 @@ HOST_TARGET="$(rustc -vV | sed -n 's/^host: //p')"
 
 step "Rust: format, lint, unit tests"
 cargo fmt --all -- --check
-cargo clippy --all-targets --target "$HOST_TARGET" -- -D warnings
-cargo test --target "$HOST_TARGET"
+cargo clippy --all-targets --features stowage-node/test-hooks --target "$HOST_TARGET" -- -D warnings
+cargo test --features stowage-node/test-hooks --target "$HOST_TARGET"
+
+step "import cycles: Rust modules and the TypeScript layer"
+node scripts/check-rust-cycles.mjs crates/stowage-node/src
+npx madge --circular --extensions ts src
 
 step "native addon (debug build; cargo rebuilds only what changed)"
 node scripts/build-native.mjs

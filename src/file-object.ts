@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 import type MimeTypes from 'mime-types'
 import { ChecksumTally, hashingSource } from './checksum.js'
 import { fileTooLarge } from './file-validation.js'
-import type { ObjectStore, PutOptions, PutResult } from './index.js'
+import type { ObjectStore, PutOptions, PutResult } from './types.js'
 import { storages } from './registry.js'
 
 /** Bytes a `FileObject` can be made from: a buffer, a string (UTF-8) or a stream of bytes. */

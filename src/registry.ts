@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js'
-import { fromUrl, type ObjectStore } from './index.js'
+import { fromUrl } from './stores.js'
+import type { ObjectStore } from './types.js'
 
 /** Options for {@link StorageRegistry.register}. */
 export interface RegisterOptions {

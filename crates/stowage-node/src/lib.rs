@@ -1,28 +1,21 @@
 #![deny(clippy::all)]
 //! stowage: object storage for Node.js over the `object_store` crate.
 //!
-//! This file only registers modules; each concern lives in its own.
+//! This file only registers modules; each concern lives in its own:
+//! `store` (the one class), `ops/` (one operation per file), `upload/` (every way of
+//! uploading), `io/` (bytes in and out of JavaScript), `runtime/` (promises, threads, the
+//! panic guard, cancellation), `backends/` (one builder per backend), and the key rules,
+//! errors, metadata and redaction beside them.
 
 // `store` first: the `#[napi] impl NativeStore` blocks elsewhere need its struct.
 mod store;
 
 mod backends;
-mod cancel;
-mod confine;
 mod error;
-mod file_threads;
-mod get;
-mod guard;
-mod js_bytes;
+mod io;
 mod key;
-mod list;
-mod local_ops;
-mod manage;
 mod meta;
-mod part_size;
-mod promise;
-mod put;
-mod reader;
+mod ops;
 mod redact;
-mod sign;
+mod runtime;
 mod upload;

@@ -14,13 +14,13 @@ use object_store::path::Path;
 use object_store::signer::Signer;
 use object_store::ObjectStore;
 
-use crate::confine::LocalRoot;
+use crate::backends::local::confine::LocalRoot;
 use crate::error::{StorageFailure, StorageResult};
-use crate::guard::guarded;
 use crate::key::{check_local_file_name, parse_key};
-use crate::part_size::PartLimits;
-use crate::promise::promise;
 use crate::redact::redact;
+use crate::runtime::guard::guarded;
+use crate::runtime::promise::promise;
+use crate::upload::part_size::PartLimits;
 
 /// What an operation needs to reach one configured store.
 pub struct StoreInner {

@@ -7,8 +7,8 @@ use napi_derive::napi;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 
 use crate::error::{StorageFailure, StorageResult};
-use crate::part_size::AZURE_LIMITS;
 use crate::store::{NativeStore, StoreInner};
+use crate::upload::part_size::AZURE_LIMITS;
 
 use super::client::{
     assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,

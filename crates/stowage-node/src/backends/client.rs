@@ -24,8 +24,8 @@ use object_store::{
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::key::parse_prefix;
-use crate::part_size::PartLimits;
 use crate::store::StoreInner;
+use crate::upload::part_size::PartLimits;
 
 use super::{body_length, body_retry};
 

@@ -15,8 +15,8 @@ use object_store::{ClientOptions, StaticCredentialProvider};
 use serde::Deserialize;
 
 use crate::error::{StorageFailure, StorageResult};
-use crate::part_size::GCS_LIMITS;
 use crate::store::{NativeStore, StoreInner};
+use crate::upload::part_size::GCS_LIMITS;
 
 use super::client::{
     assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,

@@ -6,8 +6,8 @@ use napi_derive::napi;
 use object_store::http::HttpBuilder;
 
 use crate::error::{StorageFailure, StorageResult};
-use crate::part_size::NO_PART_LIMITS;
 use crate::store::{NativeStore, StoreInner};
+use crate::upload::part_size::NO_PART_LIMITS;
 
 use super::client::{
     assemble, config_error, describe_url, parse_key_name, retry_config, Adjusted, ClientSettings,

@@ -3,8 +3,8 @@ use std::sync::Arc;
 use napi_derive::napi;
 use object_store::memory::InMemory;
 
-use crate::part_size::NO_PART_LIMITS;
 use crate::store::{NativeStore, StoreInner};
+use crate::upload::part_size::NO_PART_LIMITS;
 
 pub fn memory_store() -> StoreInner {
     StoreInner {

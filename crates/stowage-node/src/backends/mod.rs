@@ -10,7 +10,6 @@ pub mod credentials;
 pub mod gcs;
 pub mod http;
 pub mod local;
-pub mod local_walk;
 pub mod memory;
 pub mod s3;
 #[cfg(test)]

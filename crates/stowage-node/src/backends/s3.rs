@@ -7,9 +7,9 @@ use napi_derive::napi;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
 use crate::error::{StorageFailure, StorageResult};
-use crate::part_size::S3_LIMITS;
 use crate::redact::redact;
 use crate::store::{NativeStore, StoreInner};
+use crate::upload::part_size::S3_LIMITS;
 
 use super::client::{
     assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,

@@ -19,9 +19,9 @@ use object_store::{
 };
 
 use crate::error::{StorageFailure, StorageResult};
-use crate::part_size::{DeclaredLength, PartPlan};
-use crate::put::WriteSettings;
 use crate::store::StoreInner;
+use crate::upload::part_size::{DeclaredLength, PartPlan};
+use crate::upload::settings::WriteSettings;
 
 enum Phase {
     Open,
@@ -261,7 +261,7 @@ mod tests {
     use super::*;
     use crate::backends::memory::memory_store;
     use crate::error::ErrorCode;
-    use crate::part_size::PartLimits;
+    use crate::upload::part_size::PartLimits;
     use object_store::ObjectStoreExt;
 
     fn settings(chunk_size: usize) -> WriteSettings {

@@ -1,5 +1,8 @@
 //! `LocalStore`: `LocalFileSystem` confined to its root directory.
 
+pub mod confine;
+pub mod walk;
+
 use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Range;
@@ -18,11 +21,11 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
 };
 
-use super::local_walk::{list_one_level, LocalKeys, Walk};
-use crate::confine::LocalRoot;
+use crate::backends::local::confine::LocalRoot;
 use crate::error::{StorageFailure, StorageResult};
-use crate::part_size::NO_PART_LIMITS;
 use crate::store::{NativeStore, StoreInner};
+use crate::upload::part_size::NO_PART_LIMITS;
+use walk::{list_one_level, LocalKeys, Walk};
 
 /// Options of `new LocalStore(root, opts)`.
 #[napi(object)]

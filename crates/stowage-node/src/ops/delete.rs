@@ -1,8 +1,7 @@
-//! `delete`, `copy` and `rename`.
+//! `delete`: one object or many; deleting what is already gone succeeds.
 
 use futures::StreamExt;
-use napi::bindgen_prelude::Either;
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use object_store::ObjectStoreExt;
@@ -44,48 +43,6 @@ impl NativeStore {
             let mut results = inner.store.delete_stream(locations);
             while let Some(result) = results.next().await {
                 ignore_missing(result.map(|_| ()))?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Copy `from` to `to`; with `overwrite: false`, fail if `to` exists.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn copy<'env>(
-        &self,
-        env: &'env Env,
-        from: String,
-        to: String,
-        overwrite: bool,
-    ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let inner = self.inner.clone();
-        self.run(env, async move {
-            let (from, to) = (inner.key(&from)?, inner.key(&to)?);
-            if overwrite {
-                inner.store.copy(&from, &to).await?;
-            } else {
-                inner.store.copy_if_not_exists(&from, &to).await?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Move `from` to `to`; with `overwrite: false`, fail if `to` exists.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn rename<'env>(
-        &self,
-        env: &'env Env,
-        from: String,
-        to: String,
-        overwrite: bool,
-    ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let inner = self.inner.clone();
-        self.run(env, async move {
-            let (from, to) = (inner.key(&from)?, inner.key(&to)?);
-            if overwrite {
-                inner.store.rename(&from, &to).await?;
-            } else {
-                inner.store.rename_if_not_exists(&from, &to).await?;
             }
             Ok(())
         })

@@ -4,11 +4,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use crate::promise::promise;
 use futures::FutureExt;
-use napi::bindgen_prelude::PromiseRaw;
-use napi::Env;
-use napi_derive::napi;
 
 use crate::error::{StorageFailure, StorageResult};
 
@@ -40,23 +36,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     } else {
         "unknown panic".to_string()
     }
-}
-
-/// Panics inside the native module on purpose; tests use it to prove a panic
-/// becomes a rejected promise and the process lives on.
-#[napi(js_name = "__panicForTest", ts_return_type = "Promise<void>")]
-#[cfg_attr(test, allow(dead_code))]
-pub fn panic_for_test(env: &Env, message: String) -> napi::Result<PromiseRaw<'_, ()>> {
-    promise(
-        env,
-        false,
-        guarded(async move {
-            if message.is_empty() {
-                return Ok(());
-            }
-            panic!("{message}");
-        }),
-    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
-//! Listing: an async iterator fed page by page, and one-level listing.
+//! `list`: every object under a prefix, as an async iterator fed page by page.
 
 use std::sync::Arc;
 
-use crate::promise::promise;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use napi::bindgen_prelude::PromiseRaw;
@@ -13,21 +12,14 @@ use object_store::ObjectMeta;
 use tokio::sync::Mutex;
 
 use crate::error::StorageResult;
-use crate::guard::guarded;
 use crate::key::{parse_key, parse_prefix};
 use crate::meta::NativeObjectMeta;
+use crate::runtime::guard::guarded;
+use crate::runtime::promise::promise;
 use crate::store::NativeStore;
 
 /// Entries handed to JavaScript per call, at most.
 const PAGE_SIZE: usize = 1000;
-
-/// The result of `listWithDelimiter`.
-#[napi(object)]
-pub struct NativeListResult {
-    pub objects: Vec<NativeObjectMeta>,
-    /// Directories directly under the prefix, without a trailing `/`.
-    pub common_prefixes: Vec<String>,
-}
 
 /// A listing in progress.
 #[napi]
@@ -98,31 +90,6 @@ impl NativeStore {
         };
         Ok(NativeLister {
             stream: Arc::new(Mutex::new(Some(stream))),
-        })
-    }
-
-    /// One level under `prefix`: its objects and its sub-directories.
-    #[napi]
-    pub fn list_with_delimiter<'env>(
-        &self,
-        env: &'env Env,
-        prefix: Option<String>,
-    ) -> napi::Result<PromiseRaw<'env, NativeListResult>> {
-        let inner = self.inner.clone();
-        self.run(env, async move {
-            let prefix = parse_prefix(prefix.as_deref())?;
-            if let (Some(root), Some(prefix)) = (&inner.local_root, &prefix) {
-                root.confine(prefix)?;
-            }
-            let result = inner.store.list_with_delimiter(prefix.as_ref()).await?;
-            Ok(NativeListResult {
-                objects: result.objects.into_iter().map(Into::into).collect(),
-                common_prefixes: result
-                    .common_prefixes
-                    .into_iter()
-                    .map(|p| p.to_string())
-                    .collect(),
-            })
         })
     }
 }

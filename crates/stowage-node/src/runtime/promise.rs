@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env, JsError};
 
-use crate::file_threads::run_on_file_thread;
-use crate::guard::panic_failure;
+use crate::runtime::file_threads::run_on_file_thread;
+use crate::runtime::guard::panic_failure;
 
 /// Turns a finished operation into a JavaScript value or error, on the JavaScript thread.
 type Settle = Box<dyn FnOnce(sys::napi_env) -> napi::Result<sys::napi_value> + Send>;

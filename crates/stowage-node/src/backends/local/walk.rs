@@ -23,7 +23,7 @@ use object_store::path::Path;
 use object_store::{ListResult, ObjectMeta};
 use url::Url;
 
-use crate::confine::{LocalRoot, Target};
+use crate::backends::local::confine::{LocalRoot, Target};
 
 /// The name `LocalFileSystem` gives itself in errors.
 const STORE: &str = "LocalFileSystem";

@@ -19,11 +19,12 @@ use napi_derive::napi;
 use object_store::GetResultPayload;
 use tokio::sync::Mutex;
 
-use crate::cancel::Cancel;
 use crate::error::{StorageFailure, StorageResult};
-use crate::guard::guarded;
-use crate::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
-use crate::promise::{promise, promise_on_file_thread};
+use crate::io::file_read::read_file_range;
+use crate::io::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
+use crate::runtime::cancel::Cancel;
+use crate::runtime::guard::guarded;
+use crate::runtime::promise::{promise, promise_on_file_thread};
 
 pub const READ_CHUNK: usize = 1024 * 1024;
 /// A network chunk smaller than this is held back until more arrives (or the body ends).
@@ -140,13 +141,6 @@ impl ByteSource {
             }
         }
     }
-}
-
-/// Fill `buf` from `offset` of `file` (a positioned read: the file's cursor is not used).
-pub fn read_file_range(file: &File, offset: u64, buf: &mut [u8]) -> StorageResult<()> {
-    use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset)
-        .map_err(|err| StorageFailure::generic(format!("reading local file: {err}")))
 }
 
 /// `NativeReader` reads local files on a file thread; the async paths never get one.

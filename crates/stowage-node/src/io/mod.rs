@@ -1,0 +1,6 @@
+//! Bytes in and out of JavaScript: buffers lent and borrowed, readers, local file reads.
+
+pub mod file_read;
+pub mod js_bytes;
+pub mod reader;
+pub mod releasing;

@@ -1,0 +1,9 @@
+//! How native work runs and settles its JavaScript promise: the promise queue, the file
+//! threads, the panic guard and cancellation.
+
+pub mod cancel;
+pub mod file_threads;
+pub mod guard;
+pub mod promise;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;

@@ -1,0 +1,26 @@
+//! Hooks for the test suite only, compiled with the `test-hooks` cargo feature, which
+//! release builds leave out: users never get a way to make the addon panic.
+
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
+use napi_derive::napi;
+
+use crate::runtime::guard::guarded;
+use crate::runtime::promise::promise;
+
+/// Panics inside the native module on purpose; tests use it to prove a panic
+/// becomes a rejected promise and the process lives on.
+#[napi(js_name = "__panicForTest", ts_return_type = "Promise<void>")]
+#[cfg_attr(test, allow(dead_code))] // napi-rs registers it only outside `cargo test`
+pub fn panic_for_test(env: &Env, message: String) -> napi::Result<PromiseRaw<'_, ()>> {
+    promise(
+        env,
+        false,
+        guarded(async move {
+            if message.is_empty() {
+                return Ok(());
+            }
+            panic!("{message}");
+        }),
+    )
+}
