@@ -27,6 +27,8 @@ export declare class NativeReader {
 
 /** A handle on one configured object store; cheap to share across calls. */
 export declare class NativeStore {
+  /** What this store supports; anything else fails with `NOT_SUPPORTED` when tried. */
+  get capabilities(): Capabilities
   /**
    * A description of the store that never contains a secret: backends build it from
    * `describe_url`, and it is redacted once more in case a name quoted in it holds one.
@@ -104,6 +106,35 @@ export declare class NativeUpload {
  * becomes a rejected promise and the process lives on.
  */
 export declare function __panicForTest(message: string): Promise<void>
+
+/** What a store supports. Anything it lacks fails with `NOT_SUPPORTED` when tried. */
+export interface Capabilities {
+  /** `signUrl`/`signUrls` give presigned URLs. */
+  sign: boolean
+  /**
+   * Large uploads go up in concurrent parts; without it they are collected and sent in
+   * one request.
+   */
+  multipart: boolean
+  /** `put` with `mode: { etag }`: write only over that version. */
+  conditionalPut: boolean
+  /** `put` with `mode: 'create'`: fail with `ALREADY_EXISTS` if the object exists. */
+  create: boolean
+  /** Content type, disposition, encoding, language, cache control and metadata are kept. */
+  attributes: boolean
+  /** `get` with `range: { suffix }`: the last bytes of an object. */
+  suffixRange: boolean
+  /** Objects have versions: `version` in put results and gets. */
+  versions: boolean
+  /** `list(prefix, { offset })`: only keys after the offset. */
+  listOffset: boolean
+  /** `list` yields keys in lexicographic order. */
+  orderedList: boolean
+  /** `copy`/`rename` with `overwrite: false`. */
+  copyIfNotExists: boolean
+  /** `get` with `ifMatch`, `ifNoneMatch`, `ifModifiedSince`, `ifUnmodifiedSince`. */
+  conditionalGet: boolean
+}
 
 /** Options of `new LocalStore(root, opts)`. */
 export interface LocalOptions {

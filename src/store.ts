@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream'
 import { abortError, raceAbort } from './abort.js'
 import { checkKey, checkMetadata, checkOptions, checkPrefix, checkSignal, checkText, describeValue } from './arguments.js'
 import { ConfigError, StorageError, fromNative } from './errors.js'
-import type { NativeGetOptions, NativeObjectMeta, NativePutOptions, NativeStore } from './native.js'
+import type { Capabilities, NativeGetOptions, NativeObjectMeta, NativePutOptions, NativeStore } from './native.js'
 import { printable } from './printable.js'
 import { UploadFeeder, UploadWritable, asBuffer, bufferedReader, nodeStream, toStorageError, webStream } from './streams.js'
 import type { BodyReader } from './streams.js'
@@ -189,6 +189,11 @@ export class Store implements ObjectStore {
       const feeder = this.#feeder(key, nativePutOptions(opts), checkProgress(opts.onProgress))
       return new UploadWritable(feeder, key, signal)
     })
+  }
+
+  /** What this store supports; anything else fails with `NOT_SUPPORTED` when tried. */
+  get capabilities(): Capabilities {
+    return this.#native.capabilities
   }
 
   /** A description without secrets. */

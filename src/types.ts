@@ -1,5 +1,9 @@
 /** The public types of the store API (DESIGN.md). */
 import type { Readable, Writable } from 'node:stream'
+import type { Capabilities } from '../native/index.js'
+
+/** What a store supports (`store.capabilities`), as the Rust side decides it. */
+export type { Capabilities }
 
 /** Anything `put` can upload. Streams are uploaded as they arrive, in parts. */
 export type PutInput =
@@ -140,6 +144,8 @@ export interface ReadStreamOptions {
 
 /** One API over every backend. */
 export interface ObjectStore {
+  /** What this store supports; anything else fails with `NOT_SUPPORTED` when tried. */
+  readonly capabilities: Capabilities
   /** Write `data` to `path`; streams go up in parts as they arrive. */
   put(path: string, data: PutInput, opts?: PutOptions): Promise<PutResult>
   /** Read an object, or part of it, with optional conditions; the body is read on demand. */

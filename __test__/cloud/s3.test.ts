@@ -55,6 +55,14 @@ describe('S3Store on s3s-fs: credentials and errors', () => {
     expect(truncated.map((b) => b.toString())).toEqual(['a', (await store.getRange(key, 1, 700)).toString()])
   })
 
+  it("capabilities follow the configuration: conditionalPut 'disabled' turns off create and etag updates", async () => {
+    const store = makeS3(server(), { conditionalPut: 'disabled' })
+    expect(store.capabilities).toMatchObject({ create: false, conditionalPut: false, sign: true, multipart: true })
+    expect(makeS3(server()).capabilities).toMatchObject({ create: true, conditionalPut: true })
+    const key = `${uniquePrefix('caps')}/c.txt`
+    await rejectsWith(store.put(key, 'x', { mode: 'create' }), 'NOT_SUPPORTED')
+  })
+
   it('a missing bucket gives a clear error naming the bucket (moto)', async () => {
     const store = makeS3(servers().s3moto!, { bucket: 'no-such-bucket-here' })
     const err = await rejectsWith(store.put('x.txt', 'x'), ['NOT_FOUND', 'GENERIC'])

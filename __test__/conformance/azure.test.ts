@@ -1,9 +1,8 @@
 import { makeAzure, useServers } from '../cloud/helpers.js'
-import { FULL_CAPABILITIES, describeConformance } from './suite.js'
+import { describeConformance } from './suite.js'
 
 const servers = useServers(['azure'])
 
 describeConformance('AzureStore on Azurite', async () => ({
   store: makeAzure(servers().azure!),
-  capabilities: FULL_CAPABILITIES,
 }))

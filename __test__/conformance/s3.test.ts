@@ -1,19 +1,15 @@
 import { makeS3, useServers } from '../cloud/helpers.js'
-import { FULL_CAPABILITIES, describeConformance } from './suite.js'
+import { describeConformance } from './suite.js'
 
 const servers = useServers(['s3', 's3moto'])
 
 // s3s-fs verifies SigV4 (presigned URLs included) but ignores conditional GETs.
 describeConformance('S3Store on s3s-fs', async () => ({
   store: makeS3(servers().s3!),
-  capabilities: {
-    ...FULL_CAPABILITIES,
-    conditionalGet: false,
-  },
+  quirks: { ignoresConditionalGets: true },
 }))
 
 // moto honours conditional GETs but does not check signatures.
 describeConformance('S3Store on moto', async () => ({
   store: makeS3(servers().s3moto!),
-  capabilities: FULL_CAPABILITIES,
 }))

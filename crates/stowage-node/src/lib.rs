@@ -11,6 +11,7 @@
 mod store;
 
 mod backends;
+mod capabilities;
 mod error;
 mod io;
 mod key;

@@ -15,6 +15,7 @@ use object_store::signer::Signer;
 use object_store::ObjectStore;
 
 use crate::backends::local::confine::LocalRoot;
+use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::key::{check_local_file_name, parse_key};
 use crate::redact::redact;
@@ -40,6 +41,8 @@ pub struct StoreInner {
     pub in_process: bool,
     /// The backend's multipart limits, which part sizes are planned to fit.
     pub part_limits: PartLimits,
+    /// What the store supports, as users can ask (`store.capabilities`).
+    pub capabilities: Capabilities,
 }
 
 /// A handle on one configured object store; cheap to share across calls.
@@ -108,6 +111,12 @@ impl StoreInner {
 
 #[napi]
 impl NativeStore {
+    /// What this store supports; anything else fails with `NOT_SUPPORTED` when tried.
+    #[napi(getter)]
+    pub fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities
+    }
+
     /// A description of the store that never contains a secret: backends build it from
     /// `describe_url`, and it is redacted once more in case a name quoted in it holds one.
     #[napi]

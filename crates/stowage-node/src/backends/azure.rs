@@ -6,6 +6,7 @@ use std::sync::Arc;
 use napi_derive::napi;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 
+use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::AZURE_LIMITS;
@@ -152,6 +153,7 @@ fn build(
         prefix,
         description,
         AZURE_LIMITS,
+        Capabilities::AZURE,
     )
 }
 

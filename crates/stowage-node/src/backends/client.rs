@@ -22,6 +22,7 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, RetryConfig,
 };
 
+use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::key::parse_prefix;
 use crate::store::StoreInner;
@@ -491,6 +492,7 @@ pub fn assemble<S: ObjectStore>(
     prefix: Option<&str>,
     description: String,
     part_limits: PartLimits,
+    capabilities: Capabilities,
 ) -> StorageResult<StoreInner> {
     let prefix = parse_prefix(prefix).map_err(|failure| {
         StorageFailure::invalid_config(format!("bad prefix: {}", failure.message))
@@ -507,6 +509,7 @@ pub fn assemble<S: ObjectStore>(
         description,
         in_process: false,
         part_limits,
+        capabilities,
     })
 }
 

@@ -14,6 +14,7 @@ use object_store::signer::{Method, Signer, Url};
 use object_store::{ClientOptions, StaticCredentialProvider};
 use serde::Deserialize;
 
+use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::GCS_LIMITS;
@@ -227,6 +228,7 @@ fn build(
         prefix,
         description,
         GCS_LIMITS,
+        Capabilities::gcs(!unsigned),
     )
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use napi_derive::napi;
 use object_store::http::HttpBuilder;
 
+use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::NO_PART_LIMITS;
@@ -57,6 +58,7 @@ fn build(
         description,
         // No multipart in object_store's HTTP store: the body goes up in one request.
         NO_PART_LIMITS,
+        Capabilities::HTTP,
     )
 }
 

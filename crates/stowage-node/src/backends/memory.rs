@@ -3,6 +3,7 @@ use std::sync::Arc;
 use napi_derive::napi;
 use object_store::memory::InMemory;
 
+use crate::capabilities::Capabilities;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::NO_PART_LIMITS;
 
@@ -15,6 +16,7 @@ pub fn memory_store() -> StoreInner {
         description: "MemoryStore".to_string(),
         in_process: true,
         part_limits: NO_PART_LIMITS,
+        capabilities: Capabilities::MEMORY,
     }
 }
 

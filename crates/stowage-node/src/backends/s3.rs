@@ -6,6 +6,7 @@ use std::sync::Arc;
 use napi_derive::napi;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
+use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::redact::redact;
 use crate::store::{NativeStore, StoreInner};
@@ -111,6 +112,11 @@ fn build(
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
     }
+    // object_store does `create` and etag updates with conditional headers unless told
+    // `conditional_put: disabled`.
+    let conditional_puts = builder
+        .get_config_value(&AmazonS3ConfigKey::ConditionalPut)
+        .is_none_or(|mode| mode != "disabled");
     let bucket = builder
         .get_config_value(&AmazonS3ConfigKey::Bucket)
         .unwrap_or_default();
@@ -137,6 +143,7 @@ fn build(
         prefix,
         description,
         S3_LIMITS,
+        Capabilities::s3(conditional_puts),
     )
 }
 

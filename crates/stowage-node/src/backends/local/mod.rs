@@ -22,6 +22,7 @@ use object_store::{
 };
 
 use crate::backends::local::confine::LocalRoot;
+use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::NO_PART_LIMITS;
@@ -57,6 +58,7 @@ pub fn local_store(root: &str, mkdir: bool) -> StorageResult<StoreInner> {
         local_root: Some(root),
         in_process: false,
         part_limits: NO_PART_LIMITS,
+        capabilities: Capabilities::LOCAL,
     })
 }
 
