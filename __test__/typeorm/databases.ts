@@ -1,6 +1,6 @@
 import 'reflect-metadata'
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm'
-import { StoredObjectSubscriber } from '../../src/typeorm/index.js'
+import { StoredObjectDataSource, StoredObjectSubscriber } from '../../src/typeorm/index.js'
 
 /** The databases the TypeORM suites run against. */
 export type DatabaseKind = 'postgres' | 'mariadb' | 'sqlite'
@@ -23,7 +23,10 @@ async function createNamespace(kind: DatabaseKind, namespace: string): Promise<v
   }
 }
 
-/** DataSource options for `kind`, confined to `namespace`, with the stowage subscriber. */
+/**
+ * DataSource options for `kind`, confined to `namespace`, with the stowage subscriber listed (as
+ * a plain `DataSource` needs it; `StoredObjectDataSource` must then not register a second one).
+ */
 export async function dataSourceOptions(
   kind: DatabaseKind,
   namespace: string,
@@ -44,13 +47,13 @@ export async function dataSourceOptions(
   }
 }
 
-/** An initialized DataSource for `kind` (see {@link dataSourceOptions}). */
+/** An initialized `StoredObjectDataSource` for `kind` (see {@link dataSourceOptions}). */
 export async function openDataSource(
   kind: DatabaseKind,
   namespace: string,
   entities: MixedList<Function | string | EntitySchema>,
 ): Promise<DataSource> {
-  const dataSource = new DataSource(await dataSourceOptions(kind, namespace, entities))
+  const dataSource = new StoredObjectDataSource(await dataSourceOptions(kind, namespace, entities))
   await dataSource.initialize()
   return dataSource
 }

@@ -5,9 +5,8 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import cliProgress from 'cli-progress'
-import { DataSource } from 'typeorm'
 import { FileObject, LocalStore, storages } from 'stowage'
-import { StoredObjectSubscriber, sweepOrphans } from 'stowage/typeorm'
+import { StoredObjectDataSource, sweepOrphans } from 'stowage/typeorm'
 import { Document } from './entities.js'
 
 const MiB = 1024 * 1024
@@ -111,12 +110,13 @@ export async function main(root: string): Promise<void> {
   await rm(databasePath, { force: true })
   await mkdir(inbox, { recursive: true })
   storages.register('documents', new LocalStore(storageDir, { mkdir: true }), { replace: true })
-  const dataSource = new DataSource({
+  // In place of TypeORM's DataSource: it gives the stored-object columns their type (json here,
+  // jsonb on PostgreSQL) and registers the StoredObjectSubscriber that uploads and deletes.
+  const dataSource = new StoredObjectDataSource({
     type: 'sqljs',
     location: databasePath,
     autoSave: true,
     entities: [Document],
-    subscribers: [StoredObjectSubscriber],
     synchronize: true,
   })
   await dataSource.initialize()

@@ -1,6 +1,6 @@
 import { Column, type ColumnOptions, type EntityMetadata } from 'typeorm'
 import { FileObject } from '../file-object.js'
-import { installColumnTypeResolver } from './column-type.js'
+import { PLACEHOLDER_COLUMN_TYPE } from './column-type.js'
 import { StoredObjectTransformer, type StoredObjectColumnOptions } from './transformer.js'
 
 export { StoredObjectTransformer, type StoredObjectColumnOptions }
@@ -8,18 +8,18 @@ export { StoredObjectTransformer, type StoredObjectColumnOptions }
 /**
  * A column holding a `FileObject` (or, with `multiple`, a `FileObject[]`): its metadata is kept
  * as `jsonb` on PostgreSQL, `json` on MySQL/MariaDB and JSON text on SQLite; its bytes live in
- * the `backend` store. Add `StoredObjectSubscriber` to the DataSource's `subscribers` so files are
- * uploaded before the row is written and deleted after the change commits.
+ * the `backend` store. Its entity must be used through a `StoredObjectDataSource`, which gives the
+ * column that type and registers the `StoredObjectSubscriber` that uploads files before the row
+ * is written and deletes them after the change commits.
  */
 export function StoredObjectColumn(options: StoredObjectColumnOptions): PropertyDecorator {
   if (typeof options?.backend !== 'string' || options.backend.length === 0) {
     throw new TypeError('@StoredObjectColumn: the "backend" option (a name registered in storages) is required')
   }
-  installColumnTypeResolver()
   const columnOptions: ColumnOptions = {
-    // A type every driver accepts while metadata is validated; column-type.ts then switches it to
-    // jsonb or json where the driver has one.
-    type: 'simple-json',
+    // A type every driver accepts while metadata is validated; StoredObjectDataSource then switches
+    // it to jsonb or json where the driver has one (the driver is unknown while decorating).
+    type: PLACEHOLDER_COLUMN_TYPE,
     nullable: options.nullable ?? false,
     transformer: new StoredObjectTransformer(options),
   }

@@ -10,6 +10,7 @@ export {
   type StoredObjectColumnInfo,
 } from './column.js'
 export { storedObjectColumnType } from './column-type.js'
+export { StoredObjectDataSource } from './data-source.js'
 export { StoredObjectSubscriber } from './subscriber.js'
 export { sweepOrphans, type SweepOptions, type SweepReport } from './sweep.js'
 export { FileValidationError, type FileValidationCode, type FileConstraints } from '../file-validation.js'

@@ -5,6 +5,7 @@ import {
   type EntityMetadata,
   type EntitySubscriberInterface,
   type InsertEvent,
+  type LoadEvent,
   type ObjectLiteral,
   type QueryRunner,
   type RemoveEvent,
@@ -16,6 +17,7 @@ import {
 import type { FileObject } from '../file-object.js'
 import { checkFileConstraints } from '../file-validation.js'
 import { filesOf, storedObjectColumns, type StoredObjectColumnInfo } from './column.js'
+import { assertStoredObjectColumnType } from './column-type.js'
 import { deleteQuietly, sameRef } from './storage-ops.js'
 import { TransactionFrames, type StoredRef } from './transaction-frames.js'
 
@@ -40,7 +42,9 @@ function warn(dataSource: DataSource | undefined, message: string): void {
  * rolls back are deleted; objects the row stops referencing are deleted once the outermost
  * transaction commits, or right after the write when there is no transaction.
  *
- * Add it to the DataSource: `subscribers: [StoredObjectSubscriber]`.
+ * `StoredObjectDataSource` registers it; listing it in `subscribers` as well is harmless. On a
+ * DataSource made with `new DataSource()` its first save or load of an entity with stored-object
+ * columns throws a `ConfigError`, since that DataSource left the columns without their type.
  */
 @EventSubscriber()
 export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
@@ -56,9 +60,17 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
     let columns = this.#columns.get(metadata)
     if (columns === undefined) {
       columns = storedObjectColumns(metadata)
+      // Checked once per metadata, and only cached once it passes, so every use of a
+      // misconfigured DataSource keeps failing rather than only the first.
+      for (const { column } of columns) assertStoredObjectColumnType(column)
       this.#columns.set(metadata, columns)
     }
     return columns
+  }
+
+  /** Refuses to load rows through a DataSource that left the stored-object columns untyped. */
+  afterLoad(_entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void {
+    this.#columnsOf(event?.metadata)
   }
 
   /** Uploads the new row's pending files. */
