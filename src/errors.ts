@@ -111,28 +111,17 @@ const conversionStatuses = new Set([
 ])
 
 /**
- * Turn anything thrown by the native module into a `StorageError`.
- * The native side encodes `{ code, message }` as JSON in the error message; a value napi-rs
- * could not convert is `INVALID_CONFIG`. Never throws, whatever `err` and `path` are.
+ * Turn anything thrown by the native module into a `StorageError`. A native failure is an
+ * `Error` whose `code` is one of the stable codes; a value napi-rs could not convert is
+ * `INVALID_CONFIG`; anything else is `GENERIC`. Never throws, whatever `err` and `path` are.
  */
 export function fromNative(err: unknown, path?: unknown): StorageError {
   if (err instanceof StorageError) return err
-  const raw = err instanceof Error ? err.message : printable(err)
+  const message = err instanceof Error ? err.message : printable(err)
+  const native = err instanceof Error ? (err as { code?: unknown }).code : undefined
   let code: StorageErrorCode = 'GENERIC'
-  let message = raw
-  if (raw.startsWith('{')) {
-    try {
-      const parsed = JSON.parse(raw) as { code: StorageErrorCode; message: string }
-      if (parsed.code in classByCode || parsed.code === 'GENERIC') {
-        code = parsed.code
-        message = parsed.message
-      }
-    } catch {
-      // Not ours: keep the message as it is.
-    }
-  } else if (err instanceof Error && conversionStatuses.has((err as { code?: unknown }).code as string)) {
-    code = 'INVALID_CONFIG'
-  }
+  if (typeof native === 'string' && (Object.hasOwn(classByCode, native) || native === 'GENERIC')) code = native as StorageErrorCode
+  else if (typeof native === 'string' && conversionStatuses.has(native)) code = 'INVALID_CONFIG'
   const cause = new Error(message)
   const pathText = path === undefined ? undefined : printable(path)
   return storageError(code, pathText === undefined ? message : `${message} (path: ${pathText})`, { path: pathText, cause })

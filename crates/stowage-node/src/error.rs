@@ -1,17 +1,13 @@
 //! One error type for everything that crosses into JavaScript.
 //!
-//! napi-rs only carries a status and a message across an async boundary, so the
-//! message is a small JSON document (`{"code","message"}`) that `src/errors.ts`
-//! turns into the matching `StorageError` subclass. The codes are the stable
-//! contract of DESIGN.md's error table.
-
-use serde::Serialize;
+//! A failure reaches JavaScript as an `Error` whose `code` is its stable code (`NOT_FOUND`,
+//! `INVALID_PATH`, ...: the error table of docs/errors.md) and whose message is redacted;
+//! `src/errors.ts` turns it into the matching `StorageError` subclass by that code.
 
 use crate::redact::redact;
 
 /// The stable error codes of DESIGN.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     NotFound,
     AlreadyExists,
@@ -27,7 +23,7 @@ pub enum ErrorCode {
 }
 
 /// A failure with a stable code; becomes a `StorageError` in JavaScript.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageFailure {
     pub code: ErrorCode,
     pub message: String,
@@ -35,6 +31,26 @@ pub struct StorageFailure {
 
 /// Result alias used by every operation.
 pub type StorageResult<T> = std::result::Result<T, StorageFailure>;
+
+/// A synchronous `#[napi]` function returns `napi::Result<T, ErrorCode>`: napi-rs throws
+/// its error with the code as the JavaScript error's `code`, as promises reject with it.
+impl AsRef<str> for ErrorCode {
+    fn as_ref(&self) -> &str {
+        match self {
+            Self::NotFound => "NOT_FOUND",
+            Self::AlreadyExists => "ALREADY_EXISTS",
+            Self::PreconditionFailed => "PRECONDITION_FAILED",
+            Self::NotModified => "NOT_MODIFIED",
+            Self::PermissionDenied => "PERMISSION_DENIED",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::InvalidPath => "INVALID_PATH",
+            Self::NotSupported => "NOT_SUPPORTED",
+            Self::InvalidConfig => "INVALID_CONFIG",
+            Self::Aborted => "ABORTED",
+            Self::Generic => "GENERIC",
+        }
+    }
+}
 
 impl StorageFailure {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -87,18 +103,18 @@ impl From<object_store::Error> for StorageFailure {
     }
 }
 
-impl From<StorageFailure> for napi::Error {
+impl From<StorageFailure> for napi::Error<ErrorCode> {
     /// Every failure reaches JavaScript through here, so this is where URLs quoted in its
     /// message (by us, object_store or reqwest) lose their credentials.
     fn from(failure: StorageFailure) -> Self {
-        let failure = StorageFailure {
-            message: redact(&failure.message),
-            ..failure
-        };
-        let reason = serde_json::to_string(&failure).unwrap_or_else(|_| {
-            format!(r#"{{"code":"GENERIC","message":"{:?}"}}"#, failure.message)
-        });
-        napi::Error::new(napi::Status::GenericFailure, reason)
+        napi::Error::new(failure.code, redact(&failure.message))
+    }
+}
+
+impl From<napi::Error> for StorageFailure {
+    /// napi-rs' own failures (a value it could not convert, an environment going away).
+    fn from(err: napi::Error) -> Self {
+        Self::generic(err.reason)
     }
 }
 
@@ -179,12 +195,17 @@ mod tests {
     }
 
     #[test]
-    fn serializes_code_in_screaming_snake_case() {
-        let failure = StorageFailure::new(ErrorCode::PreconditionFailed, "x \"quoted\"");
-        let json = serde_json::to_string(&failure).unwrap();
-        assert_eq!(
-            json,
-            r#"{"code":"PRECONDITION_FAILED","message":"x \"quoted\""}"#
+    fn codes_reach_javascript_as_the_error_code_with_a_redacted_message() {
+        let failure = StorageFailure::new(
+            ErrorCode::PreconditionFailed,
+            "GET http://user:pw@host/k?sig=abc failed",
+        );
+        let err = napi::Error::<ErrorCode>::from(failure);
+        assert_eq!(err.status.as_ref(), "PRECONDITION_FAILED");
+        assert!(
+            !err.reason.contains("pw") && !err.reason.contains("abc"),
+            "{}",
+            err.reason
         );
     }
 }

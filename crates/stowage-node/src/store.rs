@@ -19,7 +19,6 @@ use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::key::{check_local_file_name, parse_key};
 use crate::redact::redact;
-use crate::runtime::guard::guarded;
 use crate::runtime::promise::promise;
 use crate::upload::part_size::PartLimits;
 
@@ -66,7 +65,7 @@ impl NativeStore {
         T: ToNapiValue + Send + 'static,
         F: Future<Output = StorageResult<T>> + Send + 'static,
     {
-        promise(env, self.inner.in_process, guarded(op))
+        promise(env, self.inner.in_process, op)
     }
 }
 

@@ -7,7 +7,7 @@ use napi_derive::napi;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 
 use crate::capabilities::Capabilities;
-use crate::error::{StorageFailure, StorageResult};
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::AZURE_LIMITS;
 
@@ -228,7 +228,7 @@ pub fn azure_from_url(
 impl NativeStore {
     /// A store over an Azure Blob Storage container.
     #[napi(factory)]
-    pub fn azure(options: NativeAzureOptions) -> napi::Result<Self> {
+    pub fn azure(options: NativeAzureOptions) -> napi::Result<Self, ErrorCode> {
         Ok(NativeStore::new(StoreInner::try_from(options)?))
     }
 }

@@ -15,7 +15,7 @@ use object_store::{ClientOptions, StaticCredentialProvider};
 use serde::Deserialize;
 
 use crate::capabilities::Capabilities;
-use crate::error::{StorageFailure, StorageResult};
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::GCS_LIMITS;
 
@@ -294,7 +294,7 @@ pub fn gcs_from_url(
 impl NativeStore {
     /// A store over a Google Cloud Storage bucket.
     #[napi(factory)]
-    pub fn gcs(options: NativeGcsOptions) -> napi::Result<Self> {
+    pub fn gcs(options: NativeGcsOptions) -> napi::Result<Self, ErrorCode> {
         Ok(NativeStore::new(StoreInner::try_from(options)?))
     }
 }

@@ -6,7 +6,7 @@ use napi_derive::napi;
 use object_store::http::HttpBuilder;
 
 use crate::capabilities::Capabilities;
-use crate::error::{StorageFailure, StorageResult};
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::NO_PART_LIMITS;
 
@@ -93,7 +93,7 @@ pub fn http_from_url(url: &str, options: &HashMap<String, String>) -> StorageRes
 impl NativeStore {
     /// A store over an HTTP server (WebDAV for listing, copying and renaming).
     #[napi(factory)]
-    pub fn http(url: String, options: Option<NativeHttpOptions>) -> napi::Result<Self> {
+    pub fn http(url: String, options: Option<NativeHttpOptions>) -> napi::Result<Self, ErrorCode> {
         Ok(NativeStore::new(StoreInner::try_from((url, options))?))
     }
 }

@@ -7,7 +7,7 @@ use napi_derive::napi;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 
 use crate::capabilities::Capabilities;
-use crate::error::{StorageFailure, StorageResult};
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::redact::redact;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::S3_LIMITS;
@@ -223,7 +223,7 @@ pub fn s3_from_url(
 impl NativeStore {
     /// A store over an S3 bucket.
     #[napi(factory)]
-    pub fn s3(options: NativeS3Options) -> napi::Result<Self> {
+    pub fn s3(options: NativeS3Options) -> napi::Result<Self, ErrorCode> {
         Ok(NativeStore::new(StoreInner::try_from(options)?))
     }
 }

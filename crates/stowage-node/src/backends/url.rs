@@ -6,7 +6,7 @@ use napi_derive::napi;
 use object_store::ObjectStoreScheme;
 use url::Url;
 
-use crate::error::{StorageFailure, StorageResult};
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 
 use super::azure::azure_from_url;
@@ -63,7 +63,10 @@ impl NativeStore {
     /// Build a store from a URL: `memory://`, `file:///abs/dir`, `s3://bucket/prefix`,
     /// `gs://bucket/prefix`, `az://container/prefix` or `https://host/path`.
     #[napi(factory)]
-    pub fn from_url(url: String, options: Option<HashMap<String, String>>) -> napi::Result<Self> {
+    pub fn from_url(
+        url: String,
+        options: Option<HashMap<String, String>>,
+    ) -> napi::Result<Self, ErrorCode> {
         Ok(NativeStore::new(store_from_url(
             &url,
             &options.unwrap_or_default(),

@@ -23,7 +23,6 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::io::file_read::read_file_range;
 use crate::io::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
 use crate::runtime::cancel::Cancel;
-use crate::runtime::guard::guarded;
 use crate::runtime::promise::{promise, promise_on_file_thread};
 
 pub const READ_CHUNK: usize = 1024 * 1024;
@@ -202,21 +201,19 @@ impl NativeReader {
                 let filled = source
                     .blocking_lock()
                     .fill_from_file(buffer.as_mut_slice())
-                    .map_err(napi::Error::from);
+                    // Settled through the buffer (released on the JavaScript thread); a
+                    // local read failure is GENERIC, so nothing of its code is lost.
+                    .map_err(|failure| napi::Error::from_reason(failure.message));
                 Ok(ChunkOut::Filled(FilledBuffer { buffer, filled }))
             });
         }
         let cancel = self.cancel.clone();
-        promise(
-            env,
-            false,
-            guarded(async move {
-                let chunk = cancel
-                    .run(async { source.lock().await.next_chunk().await })
-                    .await?;
-                Ok(ChunkOut::Bytes(chunk.map(JsBytes)))
-            }),
-        )
+        promise(env, false, async move {
+            let chunk = cancel
+                .run(async { source.lock().await.next_chunk().await })
+                .await?;
+            Ok(ChunkOut::Bytes(chunk.map(JsBytes)))
+        })
     }
 
     /// Everything that is left, as one buffer.
@@ -236,16 +233,12 @@ impl NativeReader {
             });
         }
         let cancel = self.cancel.clone();
-        promise(
-            env,
-            false,
-            guarded(async move {
-                let all = cancel
-                    .run(async { source.lock().await.read_all(size_hint as usize).await })
-                    .await?;
-                Ok(JsBytes(all))
-            }),
-        )
+        promise(env, false, async move {
+            let all = cancel
+                .run(async { source.lock().await.read_all(size_hint as usize).await })
+                .await?;
+            Ok(JsBytes(all))
+        })
     }
 
     /// Stop reading and release the connection or file, at once even while a read waits.

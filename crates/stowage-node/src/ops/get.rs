@@ -26,7 +26,7 @@ impl NativeStore {
         let inner = self.inner.clone();
         if inner.is_local() {
             return promise_on_file_thread(env, move || {
-                Ok(get_local(&inner, &path, get_options(options)?)?)
+                get_local(&inner, &path, get_options(options)?)
             });
         }
         self.run(env, async move {

@@ -11,10 +11,9 @@ use object_store::path::Path;
 use object_store::ObjectMeta;
 use tokio::sync::Mutex;
 
-use crate::error::StorageResult;
+use crate::error::{ErrorCode, StorageResult};
 use crate::key::{parse_key, parse_prefix};
 use crate::meta::NativeObjectMeta;
-use crate::runtime::guard::guarded;
 use crate::runtime::promise::promise;
 use crate::store::NativeStore;
 
@@ -36,32 +35,28 @@ impl NativeLister {
         env: &'env Env,
     ) -> napi::Result<PromiseRaw<'env, Option<Vec<NativeObjectMeta>>>> {
         let stream = self.stream.clone();
-        promise(
-            env,
-            false,
-            guarded(async move {
-                let mut guard = stream.lock().await;
-                let Some(entries) = guard.as_mut() else {
-                    return Ok(None);
-                };
-                let Some(first) = entries.next().await else {
-                    *guard = None;
-                    return Ok(None);
-                };
-                let mut page = vec![NativeObjectMeta::from(first?)];
-                while page.len() < PAGE_SIZE {
-                    match entries.next().now_or_never() {
-                        Some(Some(entry)) => page.push(entry?.into()),
-                        Some(None) => {
-                            *guard = None;
-                            break;
-                        }
-                        None => break,
+        promise(env, false, async move {
+            let mut guard = stream.lock().await;
+            let Some(entries) = guard.as_mut() else {
+                return Ok(None);
+            };
+            let Some(first) = entries.next().await else {
+                *guard = None;
+                return Ok(None);
+            };
+            let mut page = vec![NativeObjectMeta::from(first?)];
+            while page.len() < PAGE_SIZE {
+                match entries.next().now_or_never() {
+                    Some(Some(entry)) => page.push(entry?.into()),
+                    Some(None) => {
+                        *guard = None;
+                        break;
                     }
+                    None => break,
                 }
-                Ok(Some(page))
-            }),
-        )
+            }
+            Ok(Some(page))
+        })
     }
 }
 
@@ -78,7 +73,7 @@ impl NativeStore {
         &self,
         prefix: Option<String>,
         offset: Option<String>,
-    ) -> napi::Result<NativeLister> {
+    ) -> napi::Result<NativeLister, ErrorCode> {
         let prefix = parse_prefix(prefix.as_deref())?;
         let offset = validate_offset(offset.as_deref())?;
         if let (Some(root), Some(prefix)) = (&self.inner.local_root, &prefix) {

@@ -1,5 +1,6 @@
-//! Every future handed to JavaScript runs through `guarded`, so a panic in an
-//! operation rejects its promise with a `StorageError` instead of ending the process.
+//! Panics become failures: the runtime's entry points (`runtime/promise.rs`) run every
+//! operation through `catch_panic`, so a panic rejects its promise with a `GENERIC`
+//! `StorageError` instead of ending the process. No operation can opt out.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -9,11 +10,7 @@ use futures::FutureExt;
 use crate::error::{StorageFailure, StorageResult};
 
 /// Await `fut`, turning a panic into a `GENERIC` failure.
-pub async fn guarded<T>(fut: impl Future<Output = StorageResult<T>>) -> napi::Result<T> {
-    catch_panic(fut).await.map_err(napi::Error::from)
-}
-
-async fn catch_panic<T>(fut: impl Future<Output = StorageResult<T>>) -> StorageResult<T> {
+pub async fn catch_panic<T>(fut: impl Future<Output = StorageResult<T>>) -> StorageResult<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(result) => result,
         Err(panic) => Err(panic_failure(panic.as_ref())),

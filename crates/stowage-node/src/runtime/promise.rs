@@ -34,11 +34,12 @@ use std::time::{Duration, Instant};
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env, JsError};
 
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::runtime::file_threads::run_on_file_thread;
-use crate::runtime::guard::panic_failure;
+use crate::runtime::guard::{catch_panic, panic_failure};
 
 /// Turns a finished operation into a JavaScript value or error, on the JavaScript thread.
-type Settle = Box<dyn FnOnce(sys::napi_env) -> napi::Result<sys::napi_value> + Send>;
+type Settle = Box<dyn FnOnce(sys::napi_env) -> StorageResult<sys::napi_value> + Send>;
 
 /// A promise's resolver; it travels with the operation but is only used on the JavaScript thread.
 struct Deferred(sys::napi_deferred);
@@ -138,8 +139,11 @@ thread_local! {
     static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
 }
 
-/// Run `fut` and return a promise of its output. With `poll_inline`, the future is polled
-/// once here first (only for stores whose operations never block the thread).
+/// Run `fut` on the async runtime and return a promise of its output; a panic in it
+/// rejects the promise with `GENERIC`. With `poll_inline`, the future is polled once here
+/// first (only for stores whose operations never block the thread).
+///
+/// This and `promise_on_file_thread` are the only ways an operation starts.
 pub fn promise<'env, T, F>(
     env: &'env Env,
     poll_inline: bool,
@@ -147,11 +151,11 @@ pub fn promise<'env, T, F>(
 ) -> napi::Result<PromiseRaw<'env, T>>
 where
     T: ToNapiValue + Send + 'static,
-    F: Future<Output = napi::Result<T>> + Send + 'static,
+    F: Future<Output = StorageResult<T>> + Send + 'static,
 {
     let raw_env = env.raw();
     let (deferred, promise) = new_promise(raw_env)?;
-    let mut fut = Box::pin(fut);
+    let mut fut = Box::pin(catch_panic(fut));
     if poll_inline {
         let polled = napi::bindgen_prelude::within_runtime_if_available(|| {
             fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
@@ -168,7 +172,8 @@ where
 }
 
 /// Run `work` on a file thread (outside the async runtime) and return a promise of its
-/// output. The result goes straight from that thread to JavaScript's queue.
+/// output; a panic in it rejects the promise with `GENERIC`. The result goes straight from
+/// that thread to JavaScript's queue.
 ///
 /// The job holds a `JsMemoryLease` while it runs, since file jobs read borrowed `Buffer`s
 /// and fill V8's; a job that only starts once its environment is closing is skipped.
@@ -178,7 +183,7 @@ pub fn promise_on_file_thread<'env, T, W>(
 ) -> napi::Result<PromiseRaw<'env, T>>
 where
     T: ToNapiValue + Send + 'static,
-    W: FnOnce() -> napi::Result<T> + Send + 'static,
+    W: FnOnce() -> StorageResult<T> + Send + 'static,
 {
     let raw_env = env.raw();
     let (deferred, promise) = new_promise(raw_env)?;
@@ -189,7 +194,7 @@ where
             return; // nobody is left for the result: `work` and its lease are dropped here
         }
         let outcome = catch_unwind(AssertUnwindSafe(work))
-            .unwrap_or_else(|panic| Err(panic_failure(panic.as_ref()).into()));
+            .unwrap_or_else(|panic| Err(panic_failure(panic.as_ref())));
         drop(lease); // `work` is done with the environment's memory
         deliver(&queue, deferred, outcome)
     });
@@ -208,7 +213,7 @@ fn new_promise(env: sys::napi_env) -> napi::Result<(Deferred, sys::napi_value)> 
 fn deliver<T: ToNapiValue + Send + 'static>(
     queue: &Queue,
     deferred: Deferred,
-    outcome: napi::Result<T>,
+    outcome: StorageResult<T>,
 ) {
     let completion = Box::new(Completion {
         deferred,
@@ -239,13 +244,15 @@ fn deliver<T: ToNapiValue + Send + 'static>(
 /// becomes a failure: it would otherwise unwind into Node, which aborts the process.
 fn into_value<T: ToNapiValue>(
     env: sys::napi_env,
-    outcome: napi::Result<T>,
-) -> napi::Result<sys::napi_value> {
+    outcome: StorageResult<T>,
+) -> StorageResult<sys::napi_value> {
     let output = outcome?;
-    catch_unwind(AssertUnwindSafe(|| unsafe {
+    match catch_unwind(AssertUnwindSafe(|| unsafe {
         T::to_napi_value(env, output)
-    }))
-    .unwrap_or_else(|panic| Err(panic_failure(panic.as_ref()).into()))
+    })) {
+        Ok(converted) => converted.map_err(StorageFailure::from),
+        Err(panic) => Err(panic_failure(panic.as_ref())),
+    }
 }
 
 /// Resolve or reject the promise. The status is not checked, because the only way these
@@ -253,13 +260,15 @@ fn into_value<T: ToNapiValue>(
 /// `napi_pending_exception` or `napi_cannot_run_js`, and the error object may not even be
 /// creatable (`into_value` gives null). That settlement has no one left to receive it, so
 /// it is dropped; the few bytes Node keeps per unsettled promise go with the environment.
-fn settle(env: sys::napi_env, deferred: Deferred, outcome: napi::Result<sys::napi_value>) {
+fn settle(env: sys::napi_env, deferred: Deferred, outcome: StorageResult<sys::napi_value>) {
     let deferred = deferred.0;
     match outcome {
         Ok(value) => {
             unsafe { sys::napi_resolve_deferred(env, deferred, value) };
         }
-        Err(err) => {
+        Err(failure) => {
+            // An `Error` whose `code` is the failure's code (see `error.rs`).
+            let err = napi::Error::<ErrorCode>::from(failure);
             let error = catch_unwind(AssertUnwindSafe(|| unsafe {
                 JsError::from(err).into_value(env)
             }))

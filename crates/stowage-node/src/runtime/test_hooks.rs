@@ -5,7 +5,6 @@ use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::runtime::guard::guarded;
 use crate::runtime::promise::promise;
 
 /// Panics inside the native module on purpose; tests use it to prove a panic
@@ -13,14 +12,10 @@ use crate::runtime::promise::promise;
 #[napi(js_name = "__panicForTest", ts_return_type = "Promise<void>")]
 #[cfg_attr(test, allow(dead_code))] // napi-rs registers it only outside `cargo test`
 pub fn panic_for_test(env: &Env, message: String) -> napi::Result<PromiseRaw<'_, ()>> {
-    promise(
-        env,
-        false,
-        guarded(async move {
-            if message.is_empty() {
-                return Ok(());
-            }
-            panic!("{message}");
-        }),
-    )
+    promise(env, false, async move {
+        if message.is_empty() {
+            return Ok(());
+        }
+        panic!("{message}");
+    })
 }

@@ -10,9 +10,9 @@ use napi_derive::napi;
 use object_store::PutMode;
 use tokio::sync::Mutex;
 
+use crate::error::ErrorCode;
 use crate::io::releasing::{borrow_buffer, Releasing};
 use crate::runtime::cancel::Cancel;
-use crate::runtime::guard::guarded;
 use crate::runtime::promise::{promise, promise_on_file_thread, JsMemoryLease};
 use crate::store::NativeStore;
 use crate::upload::local_file::LocalFileUpload;
@@ -27,7 +27,7 @@ impl NativeStore {
         &self,
         path: String,
         options: Option<NativePutOptions>,
-    ) -> napi::Result<NativeUpload> {
+    ) -> napi::Result<NativeUpload, ErrorCode> {
         let path = self.inner.key(&path)?;
         let settings = WriteSettings::try_from(options)?.for_store(&self.inner)?;
         // A conditional write needs the buffered path: it is decided at `finish`.
@@ -95,26 +95,22 @@ impl NativeUpload {
                 let upload = upload.clone();
                 let cancel = self.cancel.clone();
                 let lease = JsMemoryLease::take(env)?;
-                promise(
-                    env,
-                    false,
-                    guarded(async move {
-                        // Copied: the write resolves while the bytes may still wait for their
-                        // part, and a stream may reuse a chunk's buffer once its write resolved.
-                        // Copied first, before waiting for the upload: the lease on the
-                        // chunk's memory is then held for the copy only.
-                        let copy = Bytes::copy_from_slice(&chunk);
-                        drop(lease);
-                        let confirmed = cancel
-                            .run(async { upload.lock().await.write(copy).await })
-                            .await?;
-                        let borrowed = borrow_buffer(chunk);
-                        Ok(Releasing {
-                            value: confirmed as f64,
-                            borrowed,
-                        })
-                    }),
-                )
+                promise(env, false, async move {
+                    // Copied: the write resolves while the bytes may still wait for their
+                    // part, and a stream may reuse a chunk's buffer once its write resolved.
+                    // Copied first, before waiting for the upload: the lease on the
+                    // chunk's memory is then held for the copy only.
+                    let copy = Bytes::copy_from_slice(&chunk);
+                    drop(lease);
+                    let confirmed = cancel
+                        .run(async { upload.lock().await.write(copy).await })
+                        .await?;
+                    let borrowed = borrow_buffer(chunk);
+                    Ok(Releasing {
+                        value: confirmed as f64,
+                        borrowed,
+                    })
+                })
             }
         }
     }
@@ -130,16 +126,12 @@ impl NativeUpload {
             Writer::Parts(upload) => {
                 let upload = upload.clone();
                 let cancel = self.cancel.clone();
-                promise(
-                    env,
-                    false,
-                    guarded(async move {
-                        let result = cancel
-                            .run(async { upload.lock().await.finish().await })
-                            .await?;
-                        Ok(result.into())
-                    }),
-                )
+                promise(env, false, async move {
+                    let result = cancel
+                        .run(async { upload.lock().await.finish().await })
+                        .await?;
+                    Ok(result.into())
+                })
             }
         }
     }
@@ -152,15 +144,11 @@ impl NativeUpload {
         match &self.writer {
             Writer::LocalFile(file) => {
                 let file = file.clone();
-                promise_on_file_thread(env, move || Ok(file.abort()?))
+                promise_on_file_thread(env, move || file.abort())
             }
             Writer::Parts(upload) => {
                 let upload = upload.clone();
-                promise(
-                    env,
-                    false,
-                    guarded(async move { upload.lock().await.abort().await }),
-                )
+                promise(env, false, async move { upload.lock().await.abort().await })
             }
         }
     }

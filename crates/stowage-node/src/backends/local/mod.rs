@@ -23,7 +23,7 @@ use object_store::{
 
 use crate::backends::local::confine::LocalRoot;
 use crate::capabilities::Capabilities;
-use crate::error::{StorageFailure, StorageResult};
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::NO_PART_LIMITS;
 use walk::{list_one_level, LocalKeys, Walk};
@@ -66,7 +66,7 @@ pub fn local_store(root: &str, mkdir: bool) -> StorageResult<StoreInner> {
 impl NativeStore {
     /// A store over a directory of the local filesystem.
     #[napi(factory)]
-    pub fn local(root: String, options: Option<LocalOptions>) -> napi::Result<Self> {
+    pub fn local(root: String, options: Option<LocalOptions>) -> napi::Result<Self, ErrorCode> {
         let mkdir = options.unwrap_or_default().mkdir.unwrap_or(false);
         Ok(NativeStore::new(local_store(&root, mkdir)?))
     }
