@@ -1,4 +1,4 @@
-/** The public types of the store API (DESIGN.md). */
+/** The public types of the store API (docs/api.md). */
 import type { Readable, Writable } from 'node:stream'
 
 /** Anything `put` can upload. Streams are uploaded as they arrive, in parts. */

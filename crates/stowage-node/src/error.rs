@@ -3,13 +3,13 @@
 //! napi-rs only carries a status and a message across an async boundary, so the
 //! message is a small JSON document (`{"code","message"}`) that `src/errors.ts`
 //! turns into the matching `StorageError` subclass. The codes are the stable
-//! contract of DESIGN.md's error table.
+//! contract of docs/errors.md's table.
 
 use serde::Serialize;
 
 use crate::redact::redact;
 
-/// The stable error codes of DESIGN.md.
+/// The stable error codes of docs/errors.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
