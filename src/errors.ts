@@ -1,6 +1,6 @@
 /**
  * The errors every stowage operation throws. Each carries a stable `code`
- * (DESIGN.md's table) and, where one applies, the `path` it concerns.
+ * (docs/errors.md's table) and, where one applies, the `path` it concerns.
  */
 import { printable } from './printable.js'
 

@@ -1,4 +1,4 @@
-/** The public types of the store API (DESIGN.md). */
+/** The public types of the store API (docs/api.md). */
 import type { Readable, Writable } from 'node:stream'
 import type { Capabilities } from '../native/index.js'
 

@@ -15,8 +15,8 @@ function file(name: string, content: string | Buffer = `content of ${name}`): Fi
 }
 
 /**
- * The lifecycle rules of DESIGN.md, run against one database. Every test checks storage by
- * listing the store, not by trusting the entity.
+ * The lifecycle rules of docs/typeorm.md, run against one database. Every test checks storage
+ * by listing the store, not by trusting the entity.
  */
 export function describeLifecycle(kind: DatabaseKind): void {
   const backend = `lifecycle-${kind}`

@@ -6,7 +6,7 @@
 
 use crate::redact::redact;
 
-/// The stable error codes of DESIGN.md.
+/// The stable error codes of docs/errors.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     NotFound,

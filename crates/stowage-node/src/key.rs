@@ -2,7 +2,8 @@
 //!
 //! Keys are parsed like `object_store::path::Path::parse` (never `Path::from`,
 //! whose percent-encoding would store `a%b` as `a%25b`), with the stricter rules
-//! of DESIGN.md applied first so every backend refuses the same inputs.
+//! of docs/api.md (Keys and prefixes) applied first so every backend refuses
+//! the same inputs.
 
 use object_store::path::Path;
 

@@ -85,7 +85,7 @@ impl StoreInner {
         self.local_root.is_some()
     }
 
-    /// `LocalFileSystem` cannot keep attributes; DESIGN.md has them dropped, not refused.
+    /// `LocalFileSystem` cannot keep attributes; docs/api.md has them dropped, not refused.
     pub fn keeps_attributes(&self) -> bool {
         self.local_root.is_none()
     }
