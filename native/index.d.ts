@@ -136,6 +136,12 @@ export interface Capabilities {
   conditionalGet: boolean
 }
 
+/**
+ * The default `chunkSize`: S3's smallest part size, and a part size every backend accepts.
+ * Exported, so the TypeScript layer slices buffers it reports progress on by the same size.
+ */
+export declare const DEFAULT_CHUNK_SIZE: number
+
 /** Options of `new LocalStore(root, opts)`. */
 export interface LocalOptions {
   /** Create the root directory when it does not exist. */
@@ -283,15 +289,22 @@ export interface NativeGcsOptions {
   config?: Record<string, string>
 }
 
-/** Options of `get`, flattened by the TypeScript layer. */
+/** Options of `get`, as users write them (`signal` is added by the TypeScript layer). */
 export interface NativeGetOptions {
-  rangeStart?: number
-  rangeEnd?: number
-  suffix?: number
+  /**
+   * `{ start, end? }`: bytes `[start, end)` (to the end without `end`); `{ suffix }`: the
+   * last `suffix` bytes.
+   */
+  range?: { start: number; end?: number } | { suffix: number }
+  /** Only if the object's etag is this one (`PRECONDITION_FAILED` otherwise). */
   ifMatch?: string
+  /** Only if the object's etag is not this one (`NOT_MODIFIED` otherwise). */
   ifNoneMatch?: string
+  /** Only if the object changed after this time (`NOT_MODIFIED` otherwise). */
   ifModifiedSince?: Date
+  /** Only if the object did not change after this time (`PRECONDITION_FAILED` otherwise). */
   ifUnmodifiedSince?: Date
+  /** A particular version of the object, where the backend keeps versions. */
   version?: string
 }
 
@@ -334,18 +347,40 @@ export interface NativeObjectMeta {
   version?: string
 }
 
-/** Options of `put` and `createWriteStream`, as the TypeScript layer passes them. */
+/**
+ * Options of `put` and `createWriteStream`, as users write them (`signal` and `onProgress`
+ * are added by the TypeScript layer: they are JavaScript's).
+ */
 export interface NativePutOptions {
-  attributes?: NativeAttributes
-  /** `overwrite` (default), `create`, or `update` (with `etag` and/or `version`). */
-  mode?: string
-  etag?: string
-  version?: string
-  /** Multipart part size in bytes: a whole number from 1 to the backend's largest part. */
+  /** The `Content-Type` kept with the object. */
+  contentType?: string
+  /** The `Content-Disposition` kept with the object. */
+  contentDisposition?: string
+  /** The `Content-Encoding` kept with the object. */
+  contentEncoding?: string
+  /** The `Content-Language` kept with the object. */
+  contentLanguage?: string
+  /** The `Cache-Control` kept with the object. */
+  cacheControl?: string
+  /**
+   * User metadata, names to values. Like the attributes above, kept where the backend can
+   * (not on `LocalStore` or `HTTPStore`, which drop them).
+   */
+  metadata?: Record<string, string>
+  /**
+   * `'overwrite'` (default); `'create'`: fail with `ALREADY_EXISTS` if the object exists;
+   * `{ etag, version }`: write only over that version (`PRECONDITION_FAILED` otherwise).
+   * A conditional put must fit in one request (at most `chunkSize` when streamed).
+   */
+  mode?: 'overwrite' | 'create' | UpdateVersion
+  /**
+   * Multipart part size in bytes (default 5 MiB): a whole number from 1 to the backend's
+   * largest part. A larger part size is chosen where needed to fit the part limit.
+   */
   chunkSize?: number
   /**
-   * Parts uploaded at once: a whole number from 1 to 1024. A number, not a `u32`, so that
-   * -1 or 1.5 are refused instead of wrapped or truncated by the conversion.
+   * Parts uploaded at once (default 8): a whole number from 1 to 1024. A number, not a
+   * `u32`, so that -1 or 1.5 are refused instead of wrapped or truncated by the conversion.
    */
   concurrency?: number
   /**
@@ -359,6 +394,13 @@ export interface NativePutOptions {
 export interface NativePutResult {
   etag?: string
   version?: string
+}
+
+/** A byte range of `get`, one of its two forms; checked by `get_options`. */
+export interface NativeRange {
+  start?: number
+  end?: number
+  suffix?: number
 }
 
 /**
@@ -418,3 +460,11 @@ export interface NativeS3Options {
  * `fromUrl`, `HTTPStore`) into its errors' `path` and `message`.
  */
 export declare function redact(text: string): string
+
+/** The version a conditional put writes over: an etag, a version, or both. */
+export interface UpdateVersion {
+  /** The etag the object must still have. */
+  etag?: string
+  /** The version the object must still be (GCS: its generation). */
+  version?: string
+}

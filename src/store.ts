@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream'
 import { abortError, raceAbort } from './abort.js'
 import { checkKey, checkMetadata, checkOptions, checkPrefix, checkSignal, checkText, describeValue } from './arguments.js'
 import { ConfigError, StorageError, fromNative } from './errors.js'
+import nativeModule from './native.js'
 import type { Capabilities, NativeGetOptions, NativeObjectMeta, NativePutOptions, NativeStore } from './native.js'
 import { printable } from './printable.js'
 import { UploadFeeder, UploadWritable, asBuffer, bufferedReader, nodeStream, toStorageError, webStream } from './streams.js'
@@ -14,8 +15,6 @@ import type {
   Attributes, GetOptions, GetResult, ListOptions, ListResult, ListWithDelimiterOptions, ObjectMeta, ObjectStore,
   Progress, PutInput, PutOptions, PutResult, ReadStreamOptions, SignMethod, SignOptions,
 } from './types.js'
-
-const DEFAULT_CHUNK_SIZE = 5 * 1024 * 1024
 
 /** Base class of every store; use `MemoryStore`, `LocalStore`, `S3Store`, ... or `fromUrl`. */
 export class Store implements ObjectStore {
@@ -32,14 +31,17 @@ export class Store implements ObjectStore {
     const signal = checkSignal(opts.signal)
     const onProgress = checkProgress(opts.onProgress)
     if (signal?.aborted) throw abortError(key, signal)
-    const native = nativePutOptions(opts)
+    const native = checkPutOptions(opts)
     if (isBytes(data)) {
       const bytes = asBuffer(data)
       if (!signal && !onProgress) {
         return call(key, async () => cleanResult(await this.#native.put(key, bytes, native)))
       }
-      const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
-      return this.#feeder(key, native, onProgress, bytes.length).pump(slices(bytes, chunkSize), signal, { stable: true })
+      // Fed part by part, so progress is reported and an abort stops it between parts; its
+      // length is known, so the part sizes are planned as for a put of the whole buffer.
+      const chunkSize = opts.chunkSize ?? nativeModule.DEFAULT_CHUNK_SIZE
+      const feeder = this.#feeder(key, { ...native, contentLength: native.contentLength ?? bytes.length }, onProgress, bytes.length)
+      return feeder.pump(slices(bytes, chunkSize), signal, { stable: true })
     }
     if (!isIterable(data)) {
       throw new ConfigError(`put() takes bytes, a string, a Readable, a ReadableStream or an async iterable, got ${describeValue(data)}`, { path: key })
@@ -52,7 +54,7 @@ export class Store implements ObjectStore {
     const opts = checkOptions<GetOptions>(options, 'get() options')
     const signal = checkSignal(opts.signal)
     if (signal?.aborted) throw abortError(key, signal)
-    const nativeOptions = nativeGetOptions(opts)
+    const nativeOptions = checkGetOptions(opts)
     const result = await call(key, () => this.#native.get(key, nativeOptions), signal, (late) => late.reader?.cancel())
     const { start, end } = result
     const attributes: Attributes = { metadata: {} }
@@ -168,7 +170,7 @@ export class Store implements ObjectStore {
       const range = (start === undefined || start === null) && (end === undefined || end === null)
         ? undefined
         : { start: start ?? 0, ...(end === undefined || end === null ? {} : { end: checkNumber(end, 'end') + 1 }) }
-      const nativeOptions = nativeGetOptions({ range })
+      const nativeOptions = checkGetOptions({ range })
       open = async () => {
         const result = await raceAbort(this.#native.get(key, nativeOptions), signal, key, (late) => late.reader?.cancel())
         return result.reader ?? bufferedReader(result.body!)
@@ -186,7 +188,7 @@ export class Store implements ObjectStore {
       const key = checkKey(path)
       const opts = checkOptions<PutOptions>(options, 'createWriteStream() options')
       const signal = checkSignal(opts.signal)
-      const feeder = this.#feeder(key, nativePutOptions(opts), checkProgress(opts.onProgress))
+      const feeder = this.#feeder(key, checkPutOptions(opts), checkProgress(opts.onProgress))
       return new UploadWritable(feeder, key, signal)
     })
   }
@@ -295,48 +297,38 @@ function toMeta(meta: NativeObjectMeta): ObjectMeta {
   return out
 }
 
-function nativePutOptions(opts: Partial<PutOptions>): NativePutOptions {
+/**
+ * The options Rust takes, checked for what only JavaScript can see: strings with a lone
+ * surrogate (the conversion to UTF-8 would change them) and values that napi-rs would
+ * quietly read as objects. Shapes, ranges and numbers are Rust's to check.
+ */
+function checkPutOptions(opts: Partial<PutOptions>): NativePutOptions {
   const { mode } = opts
   if (mode !== undefined && mode !== null && typeof mode !== 'string' && (typeof mode !== 'object' || Array.isArray(mode))) {
     throw new ConfigError(`mode must be 'overwrite', 'create' or { etag, version }, got ${describeValue(mode)}`)
   }
-  const update = typeof mode === 'object' && mode !== null ? mode : undefined
-  return {
-    attributes: {
-      contentType: checkText(opts.contentType, 'contentType'),
-      contentDisposition: checkText(opts.contentDisposition, 'contentDisposition'),
-      contentEncoding: checkText(opts.contentEncoding, 'contentEncoding'),
-      contentLanguage: checkText(opts.contentLanguage, 'contentLanguage'),
-      cacheControl: checkText(opts.cacheControl, 'cacheControl'),
-      metadata: checkMetadata(opts.metadata),
-    },
-    mode: update ? 'update' : ((mode as string | null | undefined) ?? undefined),
-    etag: update ? checkText(update.etag, 'mode.etag') : undefined,
-    version: update ? checkText(update.version, 'mode.version') : undefined,
-    chunkSize: opts.chunkSize ?? undefined,
-    concurrency: opts.concurrency ?? undefined,
-    contentLength: opts.contentLength ?? undefined,
+  if (typeof mode === 'object' && mode !== null) {
+    checkText(mode.etag, 'mode.etag')
+    checkText(mode.version, 'mode.version')
   }
+  for (const name of ['contentType', 'contentDisposition', 'contentEncoding', 'contentLanguage', 'cacheControl'] as const) {
+    checkText(opts[name], name)
+  }
+  checkMetadata(opts.metadata)
+  const { signal: _signal, onProgress: _onProgress, ...native } = opts
+  return native
 }
 
-function nativeGetOptions(opts: Partial<GetOptions>): NativeGetOptions {
+function checkGetOptions(opts: Partial<GetOptions>): NativeGetOptions {
   const range: unknown = opts.range ?? undefined
-  if (range !== undefined && (typeof range !== 'object' || range === null || Array.isArray(range))) {
+  if (range !== undefined && (typeof range !== 'object' || Array.isArray(range))) {
     throw new ConfigError(`range must be { start, end? } or { suffix }, got ${describeValue(range)}`)
   }
-  const bounded = range && 'start' in range ? (range as { start?: number; end?: number }) : undefined
-  const suffix = range && 'suffix' in range ? (range as { suffix?: number }).suffix : undefined
-  if (range && !bounded && suffix === undefined) throw new ConfigError('range must be { start, end? } or { suffix }')
-  return {
-    rangeStart: bounded?.start ?? undefined,
-    rangeEnd: bounded?.end ?? undefined,
-    suffix: suffix ?? undefined,
-    ifMatch: checkText(opts.ifMatch, 'ifMatch'),
-    ifNoneMatch: checkText(opts.ifNoneMatch, 'ifNoneMatch'),
-    ifModifiedSince: checkDate(opts.ifModifiedSince, 'ifModifiedSince'),
-    ifUnmodifiedSince: checkDate(opts.ifUnmodifiedSince, 'ifUnmodifiedSince'),
-    version: checkText(opts.version, 'version'),
-  }
+  for (const name of ['ifMatch', 'ifNoneMatch', 'version'] as const) checkText(opts[name], name)
+  checkDate(opts.ifModifiedSince, 'ifModifiedSince')
+  checkDate(opts.ifUnmodifiedSince, 'ifUnmodifiedSince')
+  const { signal: _signal, ...native } = opts
+  return native
 }
 
 function checkDate(value: unknown, name: string): Date | undefined {

@@ -1,9 +1,9 @@
 /** The public types of the store API (docs/api.md). */
 import type { Readable, Writable } from 'node:stream'
-import type { Capabilities } from '../native/index.js'
+import type { Capabilities, NativeGetOptions, NativePutOptions, UpdateVersion } from '../native/index.js'
 
 /** What a store supports (`store.capabilities`), as the Rust side decides it. */
-export type { Capabilities }
+export type { Capabilities, UpdateVersion }
 
 /** Anything `put` can upload. Streams are uploaded as they arrive, in parts. */
 export type PutInput =
@@ -20,37 +20,14 @@ export interface Progress {
   total?: number
 }
 
-/** Options of `put` and `createWriteStream`. */
-export interface PutOptions {
-  contentType?: string
-  contentDisposition?: string
-  contentEncoding?: string
-  contentLanguage?: string
-  cacheControl?: string
-  metadata?: Record<string, string>
-  /** `create` fails with `ALREADY_EXISTS` if the object exists; `{ etag, version }` updates only that version. */
-  mode?: 'overwrite' | 'create' | { etag?: string; version?: string }
-  /**
-   * Multipart part size in bytes (default 5 MiB): a whole number from 1 to the backend's
-   * largest part (5 GiB on S3 and GCS, 4000 MiB on Azure). It is the smallest part: parts grow
-   * to fit the backend's part limit, see `contentLength`.
-   */
-  chunkSize?: number
-  /** Parts in flight at once: a whole number from 1 to 1024 (default 8). */
-  concurrency?: number
-  /**
-   * The exact size of a streamed upload (or of a `createWriteStream`), when known: parts are
-   * then `max(chunkSize, ceil(contentLength / maxParts))` rounded up to a MiB, so any object up
-   * to the backend's largest fits in its part limit (10 000 parts on S3 and GCS). A size above
-   * that largest object is refused with `INVALID_CONFIG` before anything is sent; data longer
-   * or shorter than declared fails the upload with `INVALID_CONFIG` and stores nothing.
-   * Without it a stream keeps `chunkSize` for the first tenth of the part limit, then each
-   * part is at least that fraction of the bytes already sent (0.1 % on S3), so 10 000 parts at
-   * 5 MiB hold 15 TiB, at the cost of larger parts (and more memory) as the upload grows.
-   * A `Buffer` given to `put` needs none: its length is known.
-   */
-  contentLength?: number
+/**
+ * Options of `put` and `createWriteStream`: what `NativePutOptions` declares (its fields and
+ * their documentation come from Rust), and the two that only JavaScript can hold.
+ */
+export interface PutOptions extends NativePutOptions {
+  /** Aborts the upload: nothing is stored, no parts are left behind. */
   signal?: AbortSignal
+  /** Called as the server confirms bytes. */
   onProgress?: (progress: Progress) => void
 }
 
@@ -61,16 +38,11 @@ export interface PutResult {
 }
 
 /** A byte range: `[start, end)`, from `start` to the end, or the last `suffix` bytes. */
-export type GetRange = { start: number; end?: number } | { suffix: number }
+export type GetRange = NonNullable<NativeGetOptions['range']>
 
-/** Options of `get`. */
-export interface GetOptions {
-  range?: GetRange
-  ifMatch?: string
-  ifNoneMatch?: string
-  ifModifiedSince?: Date
-  ifUnmodifiedSince?: Date
-  version?: string
+/** Options of `get`: what `NativeGetOptions` declares (from Rust), and an abort signal. */
+export interface GetOptions extends NativeGetOptions {
+  /** Aborts the call, and a body read from its result. */
   signal?: AbortSignal
 }
 

@@ -139,11 +139,22 @@ impl Upload {
         self.phase = Phase::Done;
         self.pending.clear();
         self.pending_len = 0;
-        self.in_flight = FuturesUnordered::new();
-        if let Some(mut upload) = self.multipart.take() {
-            upload.abort().await?;
+        let in_flight = std::mem::take(&mut self.in_flight);
+        let Some(mut upload) = self.multipart.take() else {
+            return Ok(());
+        };
+        let aborted = upload.abort().await;
+        if !in_flight.is_empty() {
+            // A part the server is still receiving may land after the abort and leave an
+            // upload (or its part) behind. The abort above does not wait for those parts (a
+            // stalled connection would hold it until its timeout); once they have settled,
+            // the upload is aborted once more, in the background.
+            tokio::spawn(async move {
+                in_flight.for_each(|_| async {}).await;
+                let _ = upload.abort().await;
+            });
         }
-        Ok(())
+        Ok(aborted?)
     }
 
     pub fn confirmed(&self) -> u64 {

@@ -1,5 +1,8 @@
 //! Options of `put` and `createWriteStream`, and the checked settings every upload runs with.
 
+use std::collections::HashMap;
+
+use napi::bindgen_prelude::Either;
 use napi_derive::napi;
 use object_store::{Attributes, PutMode, UpdateVersion};
 
@@ -8,31 +11,58 @@ use crate::meta::NativeAttributes;
 use crate::store::StoreInner;
 use crate::upload::part_size::MAX_SAFE_INTEGER;
 
-/// S3's smallest part size, and a part size every backend accepts.
-pub const DEFAULT_CHUNK_SIZE: usize = 5 * 1024 * 1024;
+/// The default `chunkSize`: S3's smallest part size, and a part size every backend accepts.
+/// Exported, so the TypeScript layer slices buffers it reports progress on by the same size.
+#[napi]
+pub const DEFAULT_CHUNK_SIZE: u32 = 5 * 1024 * 1024;
 /// Parts in flight at once unless `concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// The most parts in flight at once: each holds a part in memory and a connection, and far
 /// fewer already fill any link.
 pub const MAX_CONCURRENCY: usize = 1024;
 
-/// Options of `put` and `createWriteStream`, as the TypeScript layer passes them.
-#[napi(object)]
+/// Options of `put` and `createWriteStream`, as users write them (`signal` and `onProgress`
+/// are added by the TypeScript layer: they are JavaScript's).
+#[napi(object, object_to_js = false)]
 #[derive(Default)]
 pub struct NativePutOptions {
-    pub attributes: Option<NativeAttributes>,
-    /// `overwrite` (default), `create`, or `update` (with `etag` and/or `version`).
-    pub mode: Option<String>,
-    pub etag: Option<String>,
-    pub version: Option<String>,
-    /// Multipart part size in bytes: a whole number from 1 to the backend's largest part.
+    /// The `Content-Type` kept with the object.
+    pub content_type: Option<String>,
+    /// The `Content-Disposition` kept with the object.
+    pub content_disposition: Option<String>,
+    /// The `Content-Encoding` kept with the object.
+    pub content_encoding: Option<String>,
+    /// The `Content-Language` kept with the object.
+    pub content_language: Option<String>,
+    /// The `Cache-Control` kept with the object.
+    pub cache_control: Option<String>,
+    /// User metadata, names to values. Like the attributes above, kept where the backend can
+    /// (not on `LocalStore` or `HTTPStore`, which drop them).
+    pub metadata: Option<HashMap<String, String>>,
+    /// `'overwrite'` (default); `'create'`: fail with `ALREADY_EXISTS` if the object exists;
+    /// `{ etag, version }`: write only over that version (`PRECONDITION_FAILED` otherwise).
+    /// A conditional put must fit in one request (at most `chunkSize` when streamed).
+    #[napi(ts_type = "'overwrite' | 'create' | UpdateVersion")]
+    pub mode: Option<Either<String, NativeUpdateVersion>>,
+    /// Multipart part size in bytes (default 5 MiB): a whole number from 1 to the backend's
+    /// largest part. A larger part size is chosen where needed to fit the part limit.
     pub chunk_size: Option<f64>,
-    /// Parts uploaded at once: a whole number from 1 to 1024. A number, not a `u32`, so that
-    /// -1 or 1.5 are refused instead of wrapped or truncated by the conversion.
+    /// Parts uploaded at once (default 8): a whole number from 1 to 1024. A number, not a
+    /// `u32`, so that -1 or 1.5 are refused instead of wrapped or truncated by the conversion.
     pub concurrency: Option<f64>,
     /// The total size of a streamed upload, when known: parts are sized to fit it, and the
     /// upload fails if the data turns out longer or shorter.
     pub content_length: Option<f64>,
+}
+
+/// The version a conditional put writes over: an etag, a version, or both.
+#[napi(object, object_to_js = false, js_name = "UpdateVersion")]
+#[derive(Default)]
+pub struct NativeUpdateVersion {
+    /// The etag the object must still have.
+    pub etag: Option<String>,
+    /// The version the object must still be (GCS: its generation).
+    pub version: Option<String>,
 }
 
 /// What a successful write returns.
@@ -67,7 +97,7 @@ impl Default for WriteSettings {
         Self {
             attributes: Attributes::new(),
             mode: PutMode::Overwrite,
-            chunk_size: DEFAULT_CHUNK_SIZE,
+            chunk_size: DEFAULT_CHUNK_SIZE as usize,
             concurrency: DEFAULT_CONCURRENCY,
             content_length: None,
         }
@@ -127,29 +157,32 @@ impl TryFrom<Option<NativePutOptions>> for WriteSettings {
 
     fn try_from(options: Option<NativePutOptions>) -> StorageResult<Self> {
         let options = options.unwrap_or_default();
-        let mode = match options.mode.as_deref() {
-            None | Some("overwrite") => PutMode::Overwrite,
-            Some("create") => PutMode::Create,
-            Some("update") => {
-                if options.etag.is_none() && options.version.is_none() {
+        let mode = match options.mode {
+            None => PutMode::Overwrite,
+            Some(Either::A(name)) => match name.as_str() {
+                "overwrite" => PutMode::Overwrite,
+                "create" => PutMode::Create,
+                other => {
+                    return Err(StorageFailure::invalid_config(format!(
+                        "mode must be 'overwrite', 'create' or {{ etag, version }}, got {other:?}"
+                    )))
+                }
+            },
+            Some(Either::B(NativeUpdateVersion { etag, version })) => {
+                if etag.is_none() && version.is_none() {
                     return Err(StorageFailure::invalid_config(
                         "mode { etag, version } needs an etag or a version",
                     ));
                 }
                 PutMode::Update(UpdateVersion {
-                    e_tag: options.etag,
-                    version: options.version,
+                    e_tag: etag,
+                    version,
                 })
-            }
-            Some(other) => {
-                return Err(StorageFailure::invalid_config(format!(
-                    "mode must be 'overwrite', 'create' or {{ etag, version }}, got {other:?}"
-                )))
             }
         };
         // The store's own largest part is checked in `for_store`.
         let chunk_size = match options.chunk_size {
-            None => DEFAULT_CHUNK_SIZE,
+            None => DEFAULT_CHUNK_SIZE as usize,
             Some(size) => whole_number("chunkSize", size, 1, MAX_SAFE_INTEGER)? as usize,
         };
         let concurrency = match options.concurrency {
@@ -160,12 +193,16 @@ impl TryFrom<Option<NativePutOptions>> for WriteSettings {
             .content_length
             .map(|len| whole_number("contentLength", len, 0, MAX_SAFE_INTEGER))
             .transpose()?;
+        let attributes = NativeAttributes {
+            content_type: options.content_type,
+            content_disposition: options.content_disposition,
+            content_encoding: options.content_encoding,
+            content_language: options.content_language,
+            cache_control: options.cache_control,
+            metadata: options.metadata,
+        };
         Ok(Self {
-            attributes: options
-                .attributes
-                .as_ref()
-                .map(Attributes::from)
-                .unwrap_or_default(),
+            attributes: Attributes::from(&attributes),
             mode,
             chunk_size,
             concurrency,
