@@ -39,7 +39,7 @@ export declare class NativeStore {
   /** A store over a Google Cloud Storage bucket. */
   static gcs(options: NativeGcsOptions): NativeStore
   /** A store over an HTTP server (WebDAV for listing, copying and renaming). */
-  static http(url: string, options?: NativeHttpOptions | undefined | null): NativeStore
+  static http(url: string, options?: HTTPOptions | undefined | null): NativeStore
   /** A store over a directory of the local filesystem. */
   static local(root: string, options?: LocalOptions | undefined | null): NativeStore
   /** A store that keeps objects in this process's memory. */
@@ -107,6 +107,16 @@ export declare class NativeUpload {
  */
 export declare function __panicForTest(message: string): Promise<void>
 
+/** Exponential backoff between retries. Durations are in milliseconds. */
+export interface BackoffOptions {
+  /** The first delay (default 100). */
+  initialDelay?: number
+  /** The longest delay (default 15000). */
+  maxDelay?: number
+  /** The growth factor between delays (object_store default 2). */
+  base?: number
+}
+
 /** What a store supports. Anything it lacks fails with `NOT_SUPPORTED` when tried. */
 export interface Capabilities {
   /** `signUrl`/`signUrls` give presigned URLs. */
@@ -137,75 +147,10 @@ export interface Capabilities {
 }
 
 /**
- * The default `chunkSize`: S3's smallest part size, and a part size every backend accepts.
- * Exported, so the TypeScript layer slices buffers it reports progress on by the same size.
- */
-export declare const DEFAULT_CHUNK_SIZE: number
-
-/** Options of `new LocalStore(root, opts)`. */
-export interface LocalOptions {
-  /** Create the root directory when it does not exist. */
-  mkdir?: boolean
-}
-
-/** HTTP attributes and user metadata kept with an object. */
-export interface NativeAttributes {
-  contentType?: string
-  contentDisposition?: string
-  contentEncoding?: string
-  contentLanguage?: string
-  cacheControl?: string
-  metadata?: Record<string, string>
-}
-
-/**
- * Options of `new AzureStore(opts)`. Unset options fall back to the `AZURE_*`
- * environment variables.
- */
-export interface NativeAzureOptions {
-  /** The container (or `AZURE_CONTAINER_NAME`). */
-  container?: string
-  /** The storage account (or `AZURE_STORAGE_ACCOUNT_NAME`). */
-  account?: string
-  /** The account's shared key. */
-  accessKey?: string
-  /** A shared access signature, in query-string form. */
-  sasToken?: string
-  /** A fixed bearer token. */
-  token?: string
-  /** Talk to Azurite: its account and key unless given, `http` allowed. */
-  useEmulator?: boolean
-  /** The account URL, e.g. `http://127.0.0.1:10000/devstoreaccount1` or a private endpoint. */
-  endpoint?: string
-  /** Allow plain `http://` endpoints. */
-  allowHttp?: boolean
-  /** Send unauthenticated requests (public containers). */
-  skipSignature?: boolean
-  /** A key prefix applied to every path. */
-  prefix?: string
-  client?: NativeClientOptions
-  retry?: NativeRetryOptions
-  /** Credentials fetched on demand: `async () => ({ accessKey } | { sasToken } | { token })`. */
-  credentialProvider?: () => Promise<NativeCredential>
-  /** Any further object_store configuration keys (`azure_*` names or their short forms). */
-  config?: Record<string, string>
-}
-
-/** Exponential backoff between retries. Durations are in milliseconds. */
-export interface NativeBackoffOptions {
-  /** The first delay (object_store default 100). */
-  initBackoff?: number
-  /** The longest delay (object_store default 15000). */
-  maxBackoff?: number
-  /** The growth factor between delays (object_store default 2). */
-  base?: number
-}
-
-/**
  * HTTP client options shared by `S3Store`, `GCSStore`, `AzureStore` and
  * `HTTPStore`. Durations are in milliseconds.
  */
-export interface NativeClientOptions {
+export interface ClientOptions {
   /**
    * Whole-request timeout, body included. Off by default, so long downloads
    * are not cut off; `connectTimeout` and `readTimeout` apply instead.
@@ -239,6 +184,75 @@ export interface NativeClientOptions {
   defaultHeaders?: Record<string, string>
 }
 
+/**
+ * The default `chunkSize`: S3's smallest part size, and a part size every backend accepts.
+ * Exported, so the TypeScript layer slices buffers it reports progress on by the same size.
+ */
+export declare const DEFAULT_CHUNK_SIZE: number
+
+/** Options of `new HTTPStore(url, opts)`. */
+export interface HTTPOptions {
+  /** HTTP client options. `allowHttp` is implied by an `http://` URL. */
+  client?: ClientOptions
+  /** Retries of failed requests. */
+  retry?: RetryOptions
+}
+
+/** Options of `new LocalStore(root, opts)`. */
+export interface LocalOptions {
+  /** Create the root directory when it does not exist. */
+  mkdir?: boolean
+}
+
+/** HTTP attributes and user metadata kept with an object. */
+export interface NativeAttributes {
+  contentType?: string
+  contentDisposition?: string
+  contentEncoding?: string
+  contentLanguage?: string
+  cacheControl?: string
+  metadata?: Record<string, string>
+}
+
+/**
+ * Options of `new AzureStore(opts)`. Unset options fall back to the `AZURE_*`
+ * environment variables.
+ */
+export interface NativeAzureOptions {
+  /** The container (or `AZURE_CONTAINER_NAME`). */
+  container?: string
+  /** The storage account (or `AZURE_STORAGE_ACCOUNT_NAME`). */
+  account?: string
+  /** The account's shared key (or `AZURE_STORAGE_ACCOUNT_KEY`). */
+  accessKey?: string
+  /** A shared access signature in query-string form (or `AZURE_STORAGE_SAS_TOKEN`). */
+  sasToken?: string
+  /** A fixed bearer token (or `AZURE_STORAGE_TOKEN`). */
+  token?: string
+  /**
+   * Talk to the Azurite emulator: its well-known account and key unless given, `http`
+   * allowed, at `endpoint` or else `AZURITE_BLOB_STORAGE_URL` (default
+   * `http://127.0.0.1:10000`).
+   */
+  useEmulator?: boolean
+  /** The account URL, e.g. `http://127.0.0.1:10000/devstoreaccount1` or a private endpoint. */
+  endpoint?: string
+  /** Allow a plain `http://` endpoint. */
+  allowHttp?: boolean
+  /** Send unauthenticated requests, for public containers. */
+  skipSignature?: boolean
+  /** A key prefix applied to every path (and signed URL), stripped from listed keys. */
+  prefix?: string
+  /** HTTP client options. */
+  client?: ClientOptions
+  /** Retries of failed requests. */
+  retry?: RetryOptions
+  /** Credentials fetched on demand: `async () => ({ accessKey } | { sasToken } | { token })`. */
+  credentialProvider?: () => Promise<NativeCredential>
+  /** Further `object_store` configuration keys (`azure_*` names or their short forms). */
+  config?: Record<string, string>
+}
+
 /** What a credential provider resolves to, flattened for every backend. */
 export interface NativeCredential {
   /** S3 access key id. */
@@ -265,27 +279,33 @@ export interface NativeGcsOptions {
   /** The bucket (or `GOOGLE_BUCKET`). */
   bucket?: string
   /**
-   * Path to a service-account JSON file. An emulator account (`disable_oauth` with an
-   * empty `private_key`) cannot sign: `signUrls` is then `NOT_SUPPORTED`.
+   * Path of a service-account JSON file (or `GOOGLE_SERVICE_ACCOUNT`). An emulator
+   * account (`disable_oauth` with an empty `private_key`) cannot sign: `signUrls` is then
+   * `NOT_SUPPORTED`.
    */
   serviceAccountPath?: string
-  /** A service-account JSON document (the same rules as a file). */
+  /**
+   * A service-account JSON document (or `GOOGLE_SERVICE_ACCOUNT_KEY`; the same rules as a
+   * file).
+   */
   serviceAccountKey?: string
-  /** Path to an Application Default Credentials file. */
+  /** Path of an Application Default Credentials file (or `GOOGLE_APPLICATION_CREDENTIALS`). */
   applicationCredentials?: string
   /** A fixed OAuth bearer token. */
   token?: string
-  /** The storage API base URL (for emulators), default `https://storage.googleapis.com`. */
+  /** The storage API's base URL, for emulators (default `https://storage.googleapis.com`). */
   baseUrl?: string
-  /** Send unauthenticated requests (public buckets). */
+  /** Send unauthenticated requests, for public buckets. */
   skipSignature?: boolean
-  /** A key prefix applied to every path. */
+  /** A key prefix applied to every path (and signed URL), stripped from listed keys. */
   prefix?: string
-  client?: NativeClientOptions
-  retry?: NativeRetryOptions
+  /** HTTP client options. */
+  client?: ClientOptions
+  /** Retries of failed requests. */
+  retry?: RetryOptions
   /** Tokens fetched on demand: `async () => ({ token, expiresAt? })`. */
   credentialProvider?: () => Promise<NativeCredential>
-  /** Any further object_store configuration keys (`google_*` names or their short forms). */
+  /** Further `object_store` configuration keys (`google_*` names or their short forms). */
   config?: Record<string, string>
 }
 
@@ -321,12 +341,6 @@ export interface NativeGetResult {
   body?: Buffer
   /** The body as a reader, when it was not read within `get`. */
   reader?: NativeReader
-}
-
-/** Options of `new HTTPStore(url, opts)`. */
-export interface NativeHttpOptions {
-  client?: NativeClientOptions
-  retry?: NativeRetryOptions
 }
 
 /** The result of `listWithDelimiter`. */
@@ -404,22 +418,6 @@ export interface NativeRange {
 }
 
 /**
- * Retry options. Durations are in milliseconds. They also govern stowage's own retries of
- * what object_store reads after its retry loop: a list page, a new upload's id.
- */
-export interface NativeRetryOptions {
-  /**
-   * Most retries of one request, or of one list page (object_store default 10).
-   * A JavaScript number, checked here: as a `u32`, napi-rs would wrap -1 to 4294967295.
-   */
-  maxRetries?: number
-  /** Give up retrying after this long (object_store default 180000). */
-  retryTimeout?: number
-  /** Delays between retries. */
-  backoff?: NativeBackoffOptions
-}
-
-/**
  * Options of `new S3Store(opts)`. Unset options fall back to the `AWS_*`
  * environment variables, then to object_store's defaults.
  */
@@ -428,30 +426,47 @@ export interface NativeS3Options {
   bucket?: string
   /** The region (or `AWS_REGION` / `AWS_DEFAULT_REGION`, default `us-east-1`). */
   region?: string
-  /** A custom endpoint, e.g. `http://127.0.0.1:9000` for an S3-compatible server. */
+  /** A custom endpoint for S3-compatible servers, e.g. `http://127.0.0.1:9000`. */
   endpoint?: string
+  /** The access key id (or `AWS_ACCESS_KEY_ID`). */
   accessKeyId?: string
+  /** The secret access key (or `AWS_SECRET_ACCESS_KEY`). */
   secretAccessKey?: string
+  /** A session token for temporary credentials (or `AWS_SESSION_TOKEN`). */
   sessionToken?: string
-  /** Allow plain `http://` endpoints. */
+  /** Allow a plain `http://` endpoint. */
   allowHttp?: boolean
-  /** `https://bucket.host` instead of `https://host/bucket`. */
+  /** `https://bucket.host/key` instead of `https://host/bucket/key`. */
   virtualHostedStyle?: boolean
-  /** Send unsigned requests (public buckets). */
+  /** Send unsigned requests, for public buckets. */
   skipSignature?: boolean
-  /** Leave the request body out of the signature; default: true over HTTPS, false over HTTP. */
+  /**
+   * Leave request bodies out of the signature (`UNSIGNED-PAYLOAD`). Default: `true` over
+   * HTTPS, where TLS already protects the body (as AWS's own SDKs do), `false` over plain
+   * HTTP, where the SHA-256 in the signature is the body's only protection.
+   */
   unsignedPayload?: boolean
-  /** object_store's `conditional_put` (`etag` default, or `disabled`). */
-  conditionalPut?: string
-  /** object_store's `copy_if_not_exists` (`multipart`, `header:<name>:<value>`, ...). */
+  /**
+   * How `mode: 'create'` and etag updates are done: `'etag'` (default; `If-None-Match` /
+   * `If-Match` headers, as AWS S3 supports) or `'disabled'` (they give `NOT_SUPPORTED`).
+   */
+  conditionalPut?: 'etag' | 'disabled'
+  /**
+   * How `copy`/`rename` with `overwrite: false` are done, in `object_store`'s syntax:
+   * `'multipart'`, `'header:<name>:<value>'` or `'header-with-status:<name>:<value>:<status>'`.
+   * Default `'multipart'` (a one-part multipart copy completed with `If-None-Match: *`, as
+   * AWS S3 supports; objects above 5 GiB cannot be copied this way).
+   */
   copyIfNotExists?: string
-  /** A key prefix applied to every path. */
+  /** A key prefix applied to every path (and signed URL), stripped from listed keys. */
   prefix?: string
-  client?: NativeClientOptions
-  retry?: NativeRetryOptions
+  /** HTTP client options. */
+  client?: ClientOptions
+  /** Retries of failed requests. */
+  retry?: RetryOptions
   /** Credentials fetched on demand; overrides keys and the environment. */
   credentialProvider?: () => Promise<NativeCredential>
-  /** Any further object_store configuration keys (`aws_*` names or their short forms). */
+  /** Further `object_store` configuration keys (`aws_*` names or their short forms). */
   config?: Record<string, string>
 }
 
@@ -460,6 +475,22 @@ export interface NativeS3Options {
  * `fromUrl`, `HTTPStore`) into its errors' `path` and `message`.
  */
 export declare function redact(text: string): string
+
+/**
+ * Retry options. Durations are in milliseconds. They also govern stowage's own retries of
+ * what object_store reads after its retry loop: a list page, a new upload's id.
+ */
+export interface RetryOptions {
+  /**
+   * Most retries of one request, or of one list page (object_store default 10).
+   * A JavaScript number, checked here: as a `u32`, napi-rs would wrap -1 to 4294967295.
+   */
+  maxRetries?: number
+  /** Give up retrying after this long (object_store default 180000). */
+  retryTimeout?: number
+  /** Delays between retries. */
+  backoff?: BackoffOptions
+}
 
 /** The version a conditional put writes over: an etag, a version, or both. */
 export interface UpdateVersion {

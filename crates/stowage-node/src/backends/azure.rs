@@ -33,28 +33,35 @@ pub struct NativeAzureOptions {
     pub container: Option<String>,
     /// The storage account (or `AZURE_STORAGE_ACCOUNT_NAME`).
     pub account: Option<String>,
-    /// The account's shared key.
+    /// The account's shared key (or `AZURE_STORAGE_ACCOUNT_KEY`).
     pub access_key: Option<String>,
-    /// A shared access signature, in query-string form.
+    /// A shared access signature in query-string form (or `AZURE_STORAGE_SAS_TOKEN`).
     pub sas_token: Option<String>,
-    /// A fixed bearer token.
+    /// A fixed bearer token (or `AZURE_STORAGE_TOKEN`).
     pub token: Option<String>,
-    /// Talk to Azurite: its account and key unless given, `http` allowed.
+    /// Talk to the Azurite emulator: its well-known account and key unless given, `http`
+    /// allowed, at `endpoint` or else `AZURITE_BLOB_STORAGE_URL` (default
+    /// `http://127.0.0.1:10000`).
     pub use_emulator: Option<bool>,
     /// The account URL, e.g. `http://127.0.0.1:10000/devstoreaccount1` or a private endpoint.
     pub endpoint: Option<String>,
-    /// Allow plain `http://` endpoints.
+    /// Allow a plain `http://` endpoint.
     pub allow_http: Option<bool>,
-    /// Send unauthenticated requests (public containers).
+    /// Send unauthenticated requests, for public containers.
     pub skip_signature: Option<bool>,
-    /// A key prefix applied to every path.
+    /// A key prefix applied to every path (and signed URL), stripped from listed keys.
     pub prefix: Option<String>,
+    /// HTTP client options.
+    // (ts_type: napi-rs resolves a renamed type only in modules built after the rename's.)
+    #[napi(ts_type = "ClientOptions")]
     pub client: Option<NativeClientOptions>,
+    /// Retries of failed requests.
+    #[napi(ts_type = "RetryOptions")]
     pub retry: Option<NativeRetryOptions>,
     /// Credentials fetched on demand: `async () => ({ accessKey } | { sasToken } | { token })`.
     #[napi(ts_type = "() => Promise<NativeCredential>")]
     pub credential_provider: Option<JsCredentialFn>,
-    /// Any further object_store configuration keys (`azure_*` names or their short forms).
+    /// Further `object_store` configuration keys (`azure_*` names or their short forms).
     pub config: Option<HashMap<String, String>>,
 }
 

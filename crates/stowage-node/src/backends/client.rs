@@ -36,7 +36,7 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// HTTP client options shared by `S3Store`, `GCSStore`, `AzureStore` and
 /// `HTTPStore`. Durations are in milliseconds.
-#[napi(object)]
+#[napi(object, js_name = "ClientOptions")]
 #[derive(Default, Clone)]
 pub struct NativeClientOptions {
     /// Whole-request timeout, body included. Off by default, so long downloads
@@ -71,20 +71,20 @@ pub struct NativeClientOptions {
 }
 
 /// Exponential backoff between retries. Durations are in milliseconds.
-#[napi(object)]
+#[napi(object, js_name = "BackoffOptions")]
 #[derive(Default, Clone)]
 pub struct NativeBackoffOptions {
-    /// The first delay (object_store default 100).
-    pub init_backoff: Option<f64>,
-    /// The longest delay (object_store default 15000).
-    pub max_backoff: Option<f64>,
+    /// The first delay (default 100).
+    pub initial_delay: Option<f64>,
+    /// The longest delay (default 15000).
+    pub max_delay: Option<f64>,
     /// The growth factor between delays (object_store default 2).
     pub base: Option<f64>,
 }
 
 /// Retry options. Durations are in milliseconds. They also govern stowage's own retries of
 /// what object_store reads after its retry loop: a list page, a new upload's id.
-#[napi(object)]
+#[napi(object, js_name = "RetryOptions")]
 #[derive(Default, Clone)]
 pub struct NativeRetryOptions {
     /// Most retries of one request, or of one list page (object_store default 10).
@@ -243,11 +243,11 @@ pub fn retry_config(options: Option<&NativeRetryOptions>) -> StorageResult<Retry
         }
         if let Some(b) = &options.backoff {
             let mut backoff = BackoffConfig::default();
-            if let Some(v) = b.init_backoff {
-                backoff.init_backoff = millis("retry.backoff.initBackoff", v)?;
+            if let Some(v) = b.initial_delay {
+                backoff.init_backoff = millis("retry.backoff.initialDelay", v)?;
             }
-            if let Some(v) = b.max_backoff {
-                backoff.max_backoff = millis("retry.backoff.maxBackoff", v)?;
+            if let Some(v) = b.max_delay {
+                backoff.max_backoff = millis("retry.backoff.maxDelay", v)?;
             }
             if let Some(v) = b.base {
                 if !(v.is_finite() && v >= 1.0) {

@@ -33,27 +33,34 @@ use super::credentials::{JsCredentialFn, JsCredentialProvider};
 pub struct NativeGcsOptions {
     /// The bucket (or `GOOGLE_BUCKET`).
     pub bucket: Option<String>,
-    /// Path to a service-account JSON file. An emulator account (`disable_oauth` with an
-    /// empty `private_key`) cannot sign: `signUrls` is then `NOT_SUPPORTED`.
+    /// Path of a service-account JSON file (or `GOOGLE_SERVICE_ACCOUNT`). An emulator
+    /// account (`disable_oauth` with an empty `private_key`) cannot sign: `signUrls` is then
+    /// `NOT_SUPPORTED`.
     pub service_account_path: Option<String>,
-    /// A service-account JSON document (the same rules as a file).
+    /// A service-account JSON document (or `GOOGLE_SERVICE_ACCOUNT_KEY`; the same rules as a
+    /// file).
     pub service_account_key: Option<String>,
-    /// Path to an Application Default Credentials file.
+    /// Path of an Application Default Credentials file (or `GOOGLE_APPLICATION_CREDENTIALS`).
     pub application_credentials: Option<String>,
     /// A fixed OAuth bearer token.
     pub token: Option<String>,
-    /// The storage API base URL (for emulators), default `https://storage.googleapis.com`.
+    /// The storage API's base URL, for emulators (default `https://storage.googleapis.com`).
     pub base_url: Option<String>,
-    /// Send unauthenticated requests (public buckets).
+    /// Send unauthenticated requests, for public buckets.
     pub skip_signature: Option<bool>,
-    /// A key prefix applied to every path.
+    /// A key prefix applied to every path (and signed URL), stripped from listed keys.
     pub prefix: Option<String>,
+    /// HTTP client options.
+    // (ts_type: napi-rs resolves a renamed type only in modules built after the rename's.)
+    #[napi(ts_type = "ClientOptions")]
     pub client: Option<NativeClientOptions>,
+    /// Retries of failed requests.
+    #[napi(ts_type = "RetryOptions")]
     pub retry: Option<NativeRetryOptions>,
     /// Tokens fetched on demand: `async () => ({ token, expiresAt? })`.
     #[napi(ts_type = "() => Promise<NativeCredential>")]
     pub credential_provider: Option<JsCredentialFn>,
-    /// Any further object_store configuration keys (`google_*` names or their short forms).
+    /// Further `object_store` configuration keys (`google_*` names or their short forms).
     pub config: Option<HashMap<String, String>>,
 }
 

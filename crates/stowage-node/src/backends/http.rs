@@ -16,10 +16,12 @@ use super::client::{
 };
 
 /// Options of `new HTTPStore(url, opts)`.
-#[napi(object)]
+#[napi(object, js_name = "HTTPOptions")]
 #[derive(Default)]
 pub struct NativeHttpOptions {
+    /// HTTP client options. `allowHttp` is implied by an `http://` URL.
     pub client: Option<NativeClientOptions>,
+    /// Retries of failed requests.
     pub retry: Option<NativeRetryOptions>,
 }
 

@@ -28,31 +28,46 @@ pub struct NativeS3Options {
     pub bucket: Option<String>,
     /// The region (or `AWS_REGION` / `AWS_DEFAULT_REGION`, default `us-east-1`).
     pub region: Option<String>,
-    /// A custom endpoint, e.g. `http://127.0.0.1:9000` for an S3-compatible server.
+    /// A custom endpoint for S3-compatible servers, e.g. `http://127.0.0.1:9000`.
     pub endpoint: Option<String>,
+    /// The access key id (or `AWS_ACCESS_KEY_ID`).
     pub access_key_id: Option<String>,
+    /// The secret access key (or `AWS_SECRET_ACCESS_KEY`).
     pub secret_access_key: Option<String>,
+    /// A session token for temporary credentials (or `AWS_SESSION_TOKEN`).
     pub session_token: Option<String>,
-    /// Allow plain `http://` endpoints.
+    /// Allow a plain `http://` endpoint.
     pub allow_http: Option<bool>,
-    /// `https://bucket.host` instead of `https://host/bucket`.
+    /// `https://bucket.host/key` instead of `https://host/bucket/key`.
     pub virtual_hosted_style: Option<bool>,
-    /// Send unsigned requests (public buckets).
+    /// Send unsigned requests, for public buckets.
     pub skip_signature: Option<bool>,
-    /// Leave the request body out of the signature; default: true over HTTPS, false over HTTP.
+    /// Leave request bodies out of the signature (`UNSIGNED-PAYLOAD`). Default: `true` over
+    /// HTTPS, where TLS already protects the body (as AWS's own SDKs do), `false` over plain
+    /// HTTP, where the SHA-256 in the signature is the body's only protection.
     pub unsigned_payload: Option<bool>,
-    /// object_store's `conditional_put` (`etag` default, or `disabled`).
+    /// How `mode: 'create'` and etag updates are done: `'etag'` (default; `If-None-Match` /
+    /// `If-Match` headers, as AWS S3 supports) or `'disabled'` (they give `NOT_SUPPORTED`).
+    #[napi(ts_type = "'etag' | 'disabled'")]
     pub conditional_put: Option<String>,
-    /// object_store's `copy_if_not_exists` (`multipart`, `header:<name>:<value>`, ...).
+    /// How `copy`/`rename` with `overwrite: false` are done, in `object_store`'s syntax:
+    /// `'multipart'`, `'header:<name>:<value>'` or `'header-with-status:<name>:<value>:<status>'`.
+    /// Default `'multipart'` (a one-part multipart copy completed with `If-None-Match: *`, as
+    /// AWS S3 supports; objects above 5 GiB cannot be copied this way).
     pub copy_if_not_exists: Option<String>,
-    /// A key prefix applied to every path.
+    /// A key prefix applied to every path (and signed URL), stripped from listed keys.
     pub prefix: Option<String>,
+    /// HTTP client options.
+    // (ts_type: napi-rs resolves a renamed type only in modules built after the rename's.)
+    #[napi(ts_type = "ClientOptions")]
     pub client: Option<NativeClientOptions>,
+    /// Retries of failed requests.
+    #[napi(ts_type = "RetryOptions")]
     pub retry: Option<NativeRetryOptions>,
     /// Credentials fetched on demand; overrides keys and the environment.
     #[napi(ts_type = "() => Promise<NativeCredential>")]
     pub credential_provider: Option<JsCredentialFn>,
-    /// Any further object_store configuration keys (`aws_*` names or their short forms).
+    /// Further `object_store` configuration keys (`aws_*` names or their short forms).
     pub config: Option<HashMap<String, String>>,
 }
 
