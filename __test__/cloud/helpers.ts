@@ -27,7 +27,7 @@ export interface Servers {
 
 type Kind = 's3' | 's3moto' | 'gcs' | 'azure' | 'webdav'
 
-/** The servers module (plain JavaScript), typed for what these suites use. */
+/** The servers module (plain JavaScript, shared with the bench), typed for what these suites use. */
 export interface ServersModule {
   startServers(opts: { only: Kind[] }): Promise<unknown>
   stopServers(): Promise<void>
@@ -35,7 +35,7 @@ export interface ServersModule {
 }
 export async function serversModule(): Promise<ServersModule> {
   // @ts-ignore -- a .mjs module without type declarations
-  return (await import('../servers/index.mjs')) as ServersModule
+  return (await import('../../servers/index.mjs')) as ServersModule
 }
 
 declare module 'vitest' {
