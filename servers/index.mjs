@@ -6,12 +6,12 @@
 //   ...
 //   await stopServers()
 //
-// Kinds: s3 (s3s-fs, verifies SigV4 and presigned URLs), s3moto (moto: ListMultipartUploads,
-// conditional GET; no signature checks), gcs (fake-gcs-server behind gcs-xml-shim.mjs),
-// azure (azurite blob), webdav (rclone serve webdav), from `bash scripts/install-tools.sh`.
-// One more kind, only on request and never in the default set: s3mem, the benchmark's in-memory
-// S3 server (crates/s3-mem-server), built from the workspace by s3-mem-server.mjs when missing
-// or stale (STOWAGE_S3_MEM_SERVER: a prebuilt one).
+// Kinds: s3 (s3s-fs, verifies SigV4 and presigned URLs), s3mem (crates/s3-mem-server: in memory,
+// verifies SigV4 and presigned URLs, conditional GET, ListMultipartUploads; what the bench
+// measures against), s3moto (moto: ListMultipartUploads, conditional GET; no signature checks),
+// gcs (fake-gcs-server behind gcs-xml-shim.mjs), azure (azurite blob), webdav (rclone serve
+// webdav). The emulators come from `bash scripts/install-tools.sh`; s3mem is built from the
+// workspace by s3-mem-server.mjs when missing or stale (STOWAGE_S3_MEM_SERVER: a prebuilt one).
 //
 // Each server runs in its own process group under a small bash watchdog that kills the group
 // when this Node process goes away (even by SIGKILL); stopServers() and process exit kill the
@@ -33,9 +33,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.resolve(HERE, '..')
 const TOOLS = process.env.STOWAGE_TOOLS_DIR || path.join(ROOT, '.tools')
 
-export const ALL_KINDS = ['s3', 's3moto', 'gcs', 'azure', 'webdav']
-// Started only when named in `only` (the bench does); built from this repository rather than
-// installed by install-tools.sh.
+export const ALL_KINDS = ['s3', 's3mem', 's3moto', 'gcs', 'azure', 'webdav']
+// Built from this repository rather than installed by install-tools.sh.
 const BUILT_KINDS = ['s3mem']
 export const BUCKET = 'test-bucket'
 export const AZURITE_ACCOUNT = 'devstoreaccount1'
@@ -325,7 +324,7 @@ function installExitHooks() {
  */
 export async function startServers({ only } = {}) {
   const kinds = only ?? ALL_KINDS
-  for (const k of kinds) if (!STARTERS[k]) throw new Error(`stowage test servers: unknown kind ${k} (known: ${[...ALL_KINDS, ...BUILT_KINDS].join(', ')})`)
+  for (const k of kinds) if (!STARTERS[k]) throw new Error(`stowage test servers: unknown kind ${k} (known: ${ALL_KINDS.join(', ')})`)
   const t = kinds.some((k) => !BUILT_KINDS.includes(k)) ? tools() : {} // the bench needs no install-tools.sh
   // built (when stale) before anything starts: a failed build then leaves nothing to clean up
   if (kinds.includes('s3mem')) t.s3MemServer = await ensureS3MemServer({ log: (msg) => process.stderr.write(`[stowage servers] ${msg}\n`) })

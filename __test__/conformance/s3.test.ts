@@ -1,7 +1,7 @@
 import { makeS3, useServers } from '../cloud/helpers.js'
 import { FULL_CAPABILITIES, describeConformance } from './suite.js'
 
-const servers = useServers(['s3', 's3moto'])
+const servers = useServers(['s3', 's3mem', 's3moto'])
 
 // s3s-fs verifies SigV4 (presigned URLs included) but ignores conditional GETs.
 describeConformance('S3Store on s3s-fs', async () => ({
@@ -10,6 +10,12 @@ describeConformance('S3Store on s3s-fs', async () => ({
     ...FULL_CAPABILITIES,
     conditionalGet: false,
   },
+}))
+
+// crates/s3-mem-server (the bench's server) verifies SigV4 and honours conditional GETs.
+describeConformance('S3Store on s3-mem-server', async () => ({
+  store: makeS3(servers().s3mem!),
+  capabilities: FULL_CAPABILITIES,
 }))
 
 // moto honours conditional GETs but does not check signatures.

@@ -1,5 +1,6 @@
-//! An in-memory S3 server for stowage's benchmark (bench/run.mjs), fast enough not to be what
-//! the benchmark measures. Not for the test suite and not for anything else.
+//! An in-memory S3 server for stowage's benchmark (bench/run.mjs) and S3 test suites (kind
+//! `s3mem` of servers/index.mjs), fast enough not to be what the benchmark measures. Not for
+//! anything else: nothing is persisted and there is one set of credentials.
 //!
 //! The protocol is s3s's: it routes and parses requests, checks SigV4 (headers, streaming
 //! aws-chunked bodies and presigned URLs) and writes the XML responses. This file only stores:
@@ -8,10 +9,10 @@
 //!   s3-mem-server --host 127.0.0.1 --port 9000 --access-key K --secret-key S --bucket NAME
 //!
 //! ETags are unique values (a counter mixed with the start time), not MD5s: no client in
-//! bench/libs checks an ETag against the body, and hashing every upload would cost more than the
-//! transfer itself. A multipart object's ETag has S3's `-N` suffix. Checksums sent with a request
-//! (Content-MD5, x-amz-checksum-*) are not verified or stored; s3s still verifies the payload
-//! SHA-256 and chunk signatures that SigV4 signs.
+//! bench/libs and no S3 test compares an ETag with the body, and hashing every upload would cost
+//! more than the transfer itself. A multipart object's ETag has S3's `-N` suffix. Checksums sent
+//! with a request (Content-MD5, x-amz-checksum-*) are not verified or stored; s3s still verifies
+//! the payload SHA-256 and chunk signatures that SigV4 signs.
 
 mod store;
 

@@ -201,25 +201,30 @@ struct SliceStream {
     remaining: usize,
 }
 
+/// The bytes `start..end` of a body stored as `segments`: views of them, no copies.
+fn slice_segments(segments: &[Bytes], start: u64, end: u64) -> VecDeque<Bytes> {
+    let mut out = VecDeque::new();
+    let mut offset = 0u64;
+    for s in segments {
+        let (a, b) = (offset, offset + s.len() as u64);
+        offset = b;
+        if b <= start {
+            continue;
+        }
+        if a >= end {
+            break;
+        }
+        let lo = (start.max(a) - a) as usize;
+        let hi = (end.min(b) - a) as usize;
+        out.push_back(s.slice(lo..hi));
+    }
+    out
+}
+
 impl SliceStream {
     fn new(segments: &[Bytes], start: u64, end: u64) -> Self {
-        let mut out = VecDeque::new();
-        let mut offset = 0u64;
-        for s in segments {
-            let (a, b) = (offset, offset + s.len() as u64);
-            offset = b;
-            if b <= start {
-                continue;
-            }
-            if a >= end {
-                break;
-            }
-            let lo = (start.max(a) - a) as usize;
-            let hi = (end.min(b) - a) as usize;
-            out.push_back(s.slice(lo..hi));
-        }
         Self {
-            segments: out,
+            segments: slice_segments(segments, start, end),
             remaining: (end - start) as usize,
         }
     }
@@ -331,6 +336,43 @@ fn check_write_conditions(
     Ok(())
 }
 
+/// CopyObject / UploadPartCopy source preconditions: every failure is 412, as S3 answers.
+fn check_copy_source_conditions(
+    src: &Obj,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    if let Some(c) = if_match {
+        let ok = match c {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.strong_cmp(&src.e_tag()),
+        };
+        if !ok {
+            return Err(s3_error!(PreconditionFailed));
+        }
+    } else if let Some(t) = if_unmodified_since
+        && src.last_modified > *t
+    {
+        return Err(s3_error!(PreconditionFailed));
+    }
+    if let Some(c) = if_none_match {
+        let hit = match c {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.weak_cmp(&src.e_tag()),
+        };
+        if hit {
+            return Err(s3_error!(PreconditionFailed));
+        }
+    } else if let Some(t) = if_modified_since
+        && src.last_modified <= *t
+    {
+        return Err(s3_error!(PreconditionFailed));
+    }
+    Ok(())
+}
+
 // ---- listing ---------------------------------------------------------------------------
 
 enum Entry {
@@ -409,6 +451,17 @@ fn url_encode(s: &str) -> String {
     out
 }
 
+fn check_part_number(n: i32) -> S3Result<()> {
+    if (1..=10_000).contains(&n) {
+        Ok(())
+    } else {
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
+    }
+}
+
 fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
@@ -438,6 +491,49 @@ impl MemStore {
             .get(key)
             .cloned()
             .ok_or_else(|| s3_error!(NoSuchKey))
+    }
+
+    fn copy_source(&self, source: &CopySource) -> S3Result<Arc<Obj>> {
+        match source {
+            CopySource::Bucket { bucket, key, .. } => self.get(bucket, key),
+            _ => Err(s3_error!(NotImplemented, "only bucket/key copy sources")),
+        }
+    }
+
+    /// Stores part `number` of an upload of `bucket`/`key` (replacing one of that number);
+    /// returns its ETag.
+    fn store_part(
+        &self,
+        upload_id: &str,
+        bucket: &str,
+        key: &str,
+        number: i32,
+        body: Bytes,
+    ) -> S3Result<String> {
+        let (_, etag) = self.ids.hex128();
+        let part = PartData {
+            body,
+            etag: etag.clone(),
+            last_modified: now(),
+        };
+        let old = {
+            let mut uploads = self.uploads.lock().unwrap();
+            let upload = uploads
+                .get_mut(upload_id)
+                .filter(|u| u.bucket == bucket && u.key == key)
+                .ok_or_else(|| s3_error!(NoSuchUpload))?;
+            upload.parts.insert(number, part)
+        };
+        drop(old); // a large part is freed outside the lock
+        Ok(etag)
+    }
+
+    fn upload_exists(&self, upload_id: &str, bucket: &str, key: &str) -> S3Result<()> {
+        let uploads = self.uploads.lock().unwrap();
+        match uploads.get(upload_id) {
+            Some(u) if u.bucket == bucket && u.key == key => Ok(()),
+            _ => Err(s3_error!(NoSuchUpload)),
+        }
     }
 
     fn bucket_exists(&self, bucket: &str) -> S3Result<()> {
@@ -754,37 +850,14 @@ impl S3 for MemStore {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let input = req.input;
-        let (src_bucket, src_key) = match &input.copy_source {
-            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
-            _ => return Err(s3_error!(NotImplemented, "only bucket/key copy sources")),
-        };
-        let src = self.get(&src_bucket, &src_key)?;
-        if let Some(c) = &input.copy_source_if_match {
-            let ok = match c {
-                ETagCondition::Any => true,
-                ETagCondition::ETag(e) => e.strong_cmp(&src.e_tag()),
-            };
-            if !ok {
-                return Err(s3_error!(PreconditionFailed));
-            }
-        } else if let Some(t) = &input.copy_source_if_unmodified_since
-            && src.last_modified > *t
-        {
-            return Err(s3_error!(PreconditionFailed));
-        }
-        if let Some(c) = &input.copy_source_if_none_match {
-            let hit = match c {
-                ETagCondition::Any => true,
-                ETagCondition::ETag(e) => e.weak_cmp(&src.e_tag()),
-            };
-            if hit {
-                return Err(s3_error!(PreconditionFailed));
-            }
-        } else if let Some(t) = &input.copy_source_if_modified_since
-            && src.last_modified <= *t
-        {
-            return Err(s3_error!(PreconditionFailed));
-        }
+        let src = self.copy_source(&input.copy_source)?;
+        check_copy_source_conditions(
+            &src,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        )?;
         let replace = input
             .metadata_directive
             .as_ref()
@@ -928,40 +1001,71 @@ impl S3 for MemStore {
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let input = req.input;
-        if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(
-                InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive"
-            ));
-        }
-        let known = |u: &Upload| u.bucket == input.bucket && u.key == input.key;
-        if !self
-            .uploads
-            .lock()
-            .unwrap()
-            .get(&input.upload_id)
-            .is_some_and(known)
-        {
-            return Err(s3_error!(NoSuchUpload));
-        }
+        check_part_number(input.part_number)?;
+        // refused before the body is read, not after
+        self.upload_exists(&input.upload_id, &input.bucket, &input.key)?;
         let body = collect(input.body, input.content_length).await?;
-        let (_, etag) = self.ids.hex128();
-        let part = PartData {
+        let etag = self.store_part(
+            &input.upload_id,
+            &input.bucket,
+            &input.key,
+            input.part_number,
             body,
-            etag: etag.clone(),
-            last_modified: now(),
-        };
-        let old = {
-            let mut uploads = self.uploads.lock().unwrap();
-            let upload = uploads
-                .get_mut(&input.upload_id)
-                .filter(|u| known(u))
-                .ok_or_else(|| s3_error!(NoSuchUpload))?;
-            upload.parts.insert(input.part_number, part)
-        };
-        drop(old);
+        )?;
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
+    }
+
+    /// A part copied from an object (all of it, or `x-amz-copy-source-range`): what object_store
+    /// does for a copy that must not overwrite (`copy_if_not_exists = multipart`), completed
+    /// with If-None-Match: *.
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let input = req.input;
+        check_part_number(input.part_number)?;
+        self.upload_exists(&input.upload_id, &input.bucket, &input.key)?;
+        let src = self.copy_source(&input.copy_source)?;
+        check_copy_source_conditions(
+            &src,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        )?;
+        let (start, end) = match &input.copy_source_range {
+            None => (0, src.len),
+            Some(header) => {
+                let range = Range::parse(header)
+                    .map_err(|_| s3_error!(InvalidArgument, "bad x-amz-copy-source-range"))?
+                    .check(src.len)?;
+                (range.start, range.end)
+            }
+        };
+        // zero-copy when the range lies in one segment (a PutObject's body); a copy of a
+        // multipart object's parts is joined into one buffer
+        let slices: Vec<Bytes> = slice_segments(&src.segments, start, end).into();
+        let body = match slices.as_slice() {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => many.concat().into(),
+        };
+        let etag = self.store_part(
+            &input.upload_id,
+            &input.bucket,
+            &input.key,
+            input.part_number,
+            body,
+        )?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(ETag::Strong(etag)),
+                last_modified: Some(now()),
+                ..Default::default()
+            }),
             ..Default::default()
         }))
     }
