@@ -4,9 +4,9 @@
 // Measures stowage and its peers side by side on this machine, in one run: every
 // (library, workload, run) in a fresh process (bench/worker.mjs) so that CPU and peak RSS are
 // per row, libraries interleaved round by round so that drift hits all alike, the median of
-// `runs` runs after a warm-up. S3 runs talk to bench/s3-server on loopback, an in-memory S3
+// `runs` runs after a warm-up. S3 runs talk to crates/s3-mem-server on loopback, an in-memory S3
 // server (s3s's protocol layer, SigV4 checked; bodies held and served as zero-copy Bytes), built
-// on first run; a `limit` row (curl) shows that server's own ceiling.
+// by servers/ when missing or stale; a `limit` row (curl) shows that server's own ceiling.
 //
 // Options: --quick, --issue-sizes (the sizes issue 5 names; slower), --runs N, --only id[,id] (workload ids or prefixes, e.g. s3-large,presign),
 // --libs a,b, --native <file.node> (default native/*.node; env STOWAGE_BENCH_NATIVE),
@@ -22,7 +22,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULTS, FLAGS, ISSUE, QUICK } from './config.mjs'
-import { ensureDeps, ensureS3Server, snapshotNative } from './setup.mjs'
+import { ensureDeps, snapshotNative } from './setup.mjs'
+import { startServers, stopServers } from '../servers/index.mjs'
 import { WORKLOADS } from './workloads/index.mjs'
 import { aggregate, checkTargets, markdown, svg, writeReadme } from './report.mjs'
 import { key, pool, randomBytes } from './util.mjs'
@@ -68,18 +69,11 @@ log(`${quick ? 'quick run' : has('--issue-sizes') ? 'full run at the issue\'s si
 const unavailable = {}
 if (!deps.opendal?.ok) unavailable.opendal = `not run: ${deps.opendal?.reason ?? 'not installed'}`
 
-try {
-  ensureS3Server(BENCH, log)
-} catch (e) {
-  log(`bench: ${e.message}`)
-  process.exit(1)
-}
-const { startServers, stopServers } = await import('../__test__/servers/index.mjs')
 let servers
 try {
-  servers = await startServers({ only: ['s3mem'] })
+  servers = await startServers({ only: ['s3mem'] }) // builds crates/s3-mem-server first when stale
 } catch (e) {
-  log(`bench: could not start the bench S3 server:\n${e.message}`)
+  log(`bench: could not start the S3 server (crates/s3-mem-server):\n${e.message}`)
   process.exit(1)
 }
 const s3 = { ...servers.s3mem, kind: 's3' }
@@ -121,7 +115,7 @@ try {
     date: new Date().toISOString(), quick, issueSizes: has('--issue-sizes'), cfg, commit, version, node: process.version,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}`, memoryBytes: os.totalmem(),
     loadBefore, loadAfter, elapsedSeconds: elapsed, native: { profile: native.profile, sha: native.sha, source: path.relative(ROOT, native.source) },
-    server: 'bench/s3-server (in-memory, s3s 0.14) on 127.0.0.1', opendal: deps.opendal,
+    server: 'crates/s3-mem-server (in-memory, s3s 0.14) on 127.0.0.1', opendal: deps.opendal,
     titles: Object.fromEntries(plan.map(({ w }) => [w.id, w.title(cfg)])),
   }
   const targetsReport = checkTargets(rows)

@@ -1,5 +1,5 @@
-// The bench's own setup: its pinned extra dependencies (bench/.deps), its S3 server
-// (bench/s3-server, built into bench/.tmp) and the native binary it measures.
+// The bench's own setup: its pinned extra dependencies (bench/.deps) and the native binary it
+// measures. Its S3 server is the shared one of servers/ (crates/s3-mem-server).
 import { execFileSync, spawnSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -62,31 +62,4 @@ export function snapshotNative(root, tmp, explicit) {
   }
   const mtime = fs.statSync(src).mtime
   return { source: src, path: dest, sha, profile, sizeBytes: bytes.length, mtime: mtime.toISOString() }
-}
-
-/**
- * Builds the bench's in-memory S3 server (bench/s3-server) when its binary is missing or older
- * than its sources; returns the binary's path (the one __test__/servers starts as `s3mem`).
- * STOWAGE_BENCH_S3_SERVER names a prebuilt binary instead.
- */
-export function ensureS3Server(benchDir, log) {
-  if (process.env.STOWAGE_BENCH_S3_SERVER) return process.env.STOWAGE_BENCH_S3_SERVER
-  const crate = path.join(benchDir, 's3-server')
-  const targetDir = path.join(benchDir, '.tmp', 's3-server-target')
-  const bin = path.join(targetDir, 'release', 'bench-s3-server')
-  const sources = [path.join(crate, 'Cargo.toml'), path.join(crate, 'Cargo.lock'),
-    ...fs.readdirSync(path.join(crate, 'src'), { recursive: true }).map((f) => path.join(crate, 'src', f))]
-  const newest = Math.max(...sources.map((f) => fs.statSync(f).mtimeMs))
-  let built = 0
-  try { built = fs.statSync(bin).mtimeMs } catch {}
-  if (built >= newest) return bin
-  log(built ? 'building bench S3 server (its sources changed)' : 'building bench S3 server (first run, a minute or two)')
-  const r = spawnSync('cargo', ['build', '--release', '--locked', '--quiet', '--manifest-path', path.join(crate, 'Cargo.toml'),
-    '--target-dir', targetDir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
-  if (r.status !== 0 || !fs.existsSync(bin)) {
-    const why = r.error ? r.error.message : (r.stderr ?? '').trim().split('\n').slice(-15).join('\n')
-    throw new Error(`building bench/s3-server failed:\n${why}`)
-  }
-  fs.utimesSync(bin, new Date(), new Date()) // cargo leaves an up-to-date binary's mtime alone
-  return bin
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust checks, the addon build, the emulators, then vitest.
+# The whole test suite: Rust checks, the addon and S3 server builds, the emulators, then vitest.
 # Usage: npm test  (extra arguments go to vitest, e.g. `npm test -- __test__/local.test.ts`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ step "Rust: format, lint, unit tests"
 cargo fmt --all -- --check
 cargo clippy --all-targets --features stowage-node/test-hooks --target "$HOST_TARGET" -- -D warnings
 cargo test --features stowage-node/test-hooks --target "$HOST_TARGET"
+# The workspace's default-members is the addon alone (see Cargo.toml): the in-memory S3 server is
+# linted on its own, with its own dependency features. No unit tests: the S3 suites exercise it.
+cargo clippy -p s3-mem-server --all-targets --target "$HOST_TARGET" -- -D warnings
 
 step "import cycles: Rust modules and the TypeScript layer"
 node scripts/check-rust-cycles.mjs crates/stowage-node/src
@@ -26,6 +29,9 @@ npx madge --circular --extensions ts src
 
 step "native addon (debug build; cargo rebuilds only what changed)"
 node scripts/build-native.mjs
+
+step "S3 test server (crates/s3-mem-server, release; rebuilt only when its sources changed)"
+node servers/s3-mem-server.mjs
 
 step "emulators (S3, GCS, Azure, WebDAV) into .tools/"
 bash scripts/install-tools.sh

@@ -22,12 +22,12 @@ export interface AzureServer {
   endpoint: string; blobStorageUrl: string; account: string; accessKey: string; container: string
 }
 export interface Servers {
-  s3?: S3Server; s3moto?: S3Server; gcs?: GCSServer; azure?: AzureServer; webdav?: { url: string }
+  s3?: S3Server; s3mem?: S3Server; s3moto?: S3Server; gcs?: GCSServer; azure?: AzureServer; webdav?: { url: string }
 }
 
-type Kind = 's3' | 's3moto' | 'gcs' | 'azure' | 'webdav'
+type Kind = 's3' | 's3mem' | 's3moto' | 'gcs' | 'azure' | 'webdav'
 
-/** The servers module (plain JavaScript), typed for what these suites use. */
+/** The servers module (plain JavaScript, shared with the bench), typed for what these suites use. */
 export interface ServersModule {
   startServers(opts: { only: Kind[] }): Promise<unknown>
   stopServers(): Promise<void>
@@ -35,7 +35,7 @@ export interface ServersModule {
 }
 export async function serversModule(): Promise<ServersModule> {
   // @ts-ignore -- a .mjs module without type declarations
-  return (await import('../servers/index.mjs')) as ServersModule
+  return (await import('../../servers/index.mjs')) as ServersModule
 }
 
 declare module 'vitest' {
@@ -97,7 +97,7 @@ export function azureOptions(server: AzureServer, extra: AzureOptions = {}): Azu
   }
 }
 
-/** Multipart uploads of `key` still open on `server` (moto lists them; s3s-fs keeps files). */
+/** Multipart uploads of `key` still open on `server` (moto and s3-mem-server list them; s3s-fs keeps files). */
 export async function pendingUploads(server: S3Server, key: string): Promise<number> {
   if (server.kind === 's3s-fs') {
     // s3s-fs has no ListMultipartUploads; it keeps each open upload as

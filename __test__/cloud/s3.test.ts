@@ -1,6 +1,7 @@
 /**
- * S3Store against s3s-fs (checks SigV4 signatures, presigned URLs and expiry)
- * and moto (ListMultipartUploads, conditional GET).
+ * S3Store against s3s-fs (checks SigV4 signatures, presigned URLs and expiry),
+ * s3-mem-server (the bench's in-memory server: SigV4 checked, conditional GET,
+ * ListMultipartUploads) and moto (ListMultipartUploads, conditional GET).
  */
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,29 +9,59 @@ import { S3Store, StorageError, fromUrl } from '../../src/index.js'
 import { makeS3, pendingUploads, rejectsWith, s3Options, secrets, uniquePrefix, useServers } from './helpers.js'
 import { attributesSuite, conditionalSuite, multipartSuite, prefixSuite, signingSuite } from './shared.js'
 
-const servers = useServers(['s3', 's3moto'])
+const servers = useServers(['s3', 's3mem', 's3moto'])
 let restoreOutput: () => void = () => {}
 beforeAll(() => {
   restoreOutput = secrets.captureOutput()
   const s = servers()
-  secrets.secret(s.s3!.secretAccessKey, s.s3moto!.secretAccessKey)
+  secrets.secret(s.s3!.secretAccessKey, s.s3mem!.secretAccessKey, s.s3moto!.secretAccessKey)
 })
 afterAll(() => restoreOutput())
 
 const watched = (store: S3Store) => { secrets.store(store); return store }
 
-for (const kind of ['s3', 's3moto'] as const) {
+const S3_SERVERS = [
+  { kind: 's3', label: 's3s-fs', verifiesSignatures: true, conditionalGet: false },
+  { kind: 's3mem', label: 's3-mem-server', verifiesSignatures: true, conditionalGet: true },
+  { kind: 's3moto', label: 'moto', verifiesSignatures: false, conditionalGet: true },
+] as const
+
+for (const { kind, label, verifiesSignatures, conditionalGet } of S3_SERVERS) {
   const server = () => servers()[kind]!
-  const label = kind === 's3' ? 's3s-fs' : 'moto'
 
   describe(`S3Store on ${label}`, () => {
     attributesSuite(() => watched(makeS3(server())))
-    conditionalSuite(() => makeS3(server()), { conditionalGet: kind === 's3moto' })
+    conditionalSuite(() => makeS3(server()), { conditionalGet })
     multipartSuite({ store: () => watched(makeS3(server())), pending: (key) => pendingUploads(server(), key) })
     prefixSuite((prefix) => watched(makeS3(server(), { prefix })), () => makeS3(server()))
-    signingSuite({ store: () => makeS3(server()), serverVerifies: kind === 's3', signatureParam: 'X-Amz-Signature' })
+    signingSuite({ store: () => makeS3(server()), serverVerifies: verifiesSignatures, signatureParam: 'X-Amz-Signature' })
   })
 }
+
+describe('S3Store on s3-mem-server: credentials', () => {
+  const server = () => servers().s3mem!
+
+  // The bench measures against this server: it must refuse what a real S3 refuses, or a client
+  // that signs wrongly would look fast there.
+  it('a wrong secret gives UNAUTHENTICATED or PERMISSION_DENIED, without the secret', async () => {
+    const wrong = 'definitely-not-the-secret-key-789'
+    secrets.secret(wrong)
+    const store = watched(makeS3(server(), { secretAccessKey: wrong }))
+    await rejectsWith(store.put('x.txt', 'x'), ['UNAUTHENTICATED', 'PERMISSION_DENIED'])
+    await rejectsWith(store.get('x.txt'), ['UNAUTHENTICATED', 'PERMISSION_DENIED'])
+  })
+
+  it('unsignedPayload: true uploads and reads back; a wrong secret is still refused', async () => {
+    const key = `${uniquePrefix('unsigned')}/u.bin`
+    const body = Buffer.alloc(3 * 1024 * 1024, 7)
+    await makeS3(server(), { unsignedPayload: true }).put(key, body)
+    expect((await (await makeS3(server()).get(key)).bytes()).equals(body)).toBe(true)
+    const wrong = 'unsigned-wrong-secret-000'
+    secrets.secret(wrong)
+    await rejectsWith(makeS3(server(), { unsignedPayload: true, secretAccessKey: wrong }).put(key, 'x'), ['UNAUTHENTICATED', 'PERMISSION_DENIED'])
+    expect((await (await makeS3(server()).get(key)).bytes()).equals(body)).toBe(true)
+  })
+})
 
 describe('S3Store on s3s-fs: credentials and errors', () => {
   const server = () => servers().s3!

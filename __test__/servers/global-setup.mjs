@@ -1,4 +1,5 @@
-// vitest globalSetup: starts the storage emulators once for the whole run.
+// vitest globalSetup: starts the storage servers (../../servers, shared with the bench) once
+// for the whole run.
 //
 //   // vitest.config.ts
 //   test: { globalSetup: ['./__test__/servers/global-setup.mjs'] }
@@ -6,7 +7,7 @@
 // Tests read the connection details with `inject('servers')` (vitest) or
 // `JSON.parse(process.env.STOWAGE_TEST_SERVERS)`. STOWAGE_TEST_SERVERS_ONLY=s3,gcs limits the
 // kinds started; STOWAGE_TEST_SERVERS_SKIP=1 starts none (provides null).
-import { startServers, stopServers } from './index.mjs'
+import { startServers, stopServers } from '../../servers/index.mjs'
 
 export default async function setup({ provide }) {
   if (process.env.STOWAGE_TEST_SERVERS_SKIP === '1') {

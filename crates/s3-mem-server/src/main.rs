@@ -1,17 +1,18 @@
-//! An in-memory S3 server for stowage's benchmark (bench/run.mjs), fast enough not to be what
-//! the benchmark measures. Not for the test suite and not for anything else.
+//! An in-memory S3 server for stowage's benchmark (bench/run.mjs) and S3 test suites (kind
+//! `s3mem` of servers/index.mjs), fast enough not to be what the benchmark measures. Not for
+//! anything else: nothing is persisted and there is one set of credentials.
 //!
 //! The protocol is s3s's: it routes and parses requests, checks SigV4 (headers, streaming
 //! aws-chunked bodies and presigned URLs) and writes the XML responses. This file only stores:
 //! objects are `Bytes` held in memory, read back as zero-copy slices of at most 1 MiB.
 //!
-//!   bench-s3-server --host 127.0.0.1 --port 9000 --access-key K --secret-key S --bucket NAME
+//!   s3-mem-server --host 127.0.0.1 --port 9000 --access-key K --secret-key S --bucket NAME
 //!
 //! ETags are unique values (a counter mixed with the start time), not MD5s: no client in
-//! bench/libs checks an ETag against the body, and hashing every upload would cost more than the
-//! transfer itself. A multipart object's ETag has S3's `-N` suffix. Checksums sent with a request
-//! (Content-MD5, x-amz-checksum-*) are not verified or stored; s3s still verifies the payload
-//! SHA-256 and chunk signatures that SigV4 signs.
+//! bench/libs and no S3 test compares an ETag with the body, and hashing every upload would cost
+//! more than the transfer itself. A multipart object's ETag has S3's `-N` suffix. Checksums sent
+//! with a request (Content-MD5, x-amz-checksum-*) are not verified or stored; s3s still verifies
+//! the payload SHA-256 and chunk signatures that SigV4 signs.
 
 mod store;
 
@@ -32,10 +33,16 @@ struct Args {
     buckets: Vec<String>,
 }
 
-const USAGE: &str = "usage: bench-s3-server [--host 127.0.0.1] [--port 9000] [--access-key K --secret-key S] [--bucket NAME]...";
+const USAGE: &str = "usage: s3-mem-server [--host 127.0.0.1] [--port 9000] [--access-key K --secret-key S] [--bucket NAME]...";
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { host: "127.0.0.1".into(), port: 9000, access_key: None, secret_key: None, buckets: Vec::new() };
+    let mut args = Args {
+        host: "127.0.0.1".into(),
+        port: 9000,
+        access_key: None,
+        secret_key: None,
+        buckets: Vec::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -62,15 +69,18 @@ fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("bench-s3-server: {e}\n{USAGE}");
+            eprintln!("s3-mem-server: {e}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match rt.block_on(serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("bench-s3-server: {e}");
+            eprintln!("s3-mem-server: {e}");
             ExitCode::FAILURE
         }
     }
@@ -90,7 +100,10 @@ async fn serve(args: Args) -> std::io::Result<()> {
 
     let listener = TcpListener::bind((args.host.as_str(), args.port)).await?;
     let addr: SocketAddr = listener.local_addr()?;
-    println!("bench-s3-server listening on http://{addr} (buckets: {})", args.buckets.join(", "));
+    println!(
+        "s3-mem-server listening on http://{addr} (buckets: {})",
+        args.buckets.join(", ")
+    );
 
     let mut http = ConnBuilder::new(TokioExecutor::new());
     // larger socket reads: fewer, bigger body chunks on uploads
@@ -102,14 +115,16 @@ async fn serve(args: Args) -> std::io::Result<()> {
             res = listener.accept() => match res {
                 Ok((socket, _)) => socket,
                 Err(e) => {
-                    eprintln!("bench-s3-server: accept: {e}");
+                    eprintln!("s3-mem-server: accept: {e}");
                     continue;
                 }
             },
             _ = ctrl_c.as_mut() => return Ok(()),
         };
         let _ = socket.set_nodelay(true);
-        let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+        let conn = http
+            .serve_connection(TokioIo::new(socket), service.clone())
+            .into_owned();
         tokio::spawn(async move {
             let _ = conn.await;
         });

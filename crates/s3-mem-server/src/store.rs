@@ -105,8 +105,13 @@ struct Ids {
 
 impl Default for Ids {
     fn default() -> Self {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        Self { seed: mix(nanos ^ u64::from(std::process::id())), next: AtomicU64::new(1) }
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Self {
+            seed: mix(nanos ^ u64::from(std::process::id())),
+            next: AtomicU64::new(1),
+        }
     }
 }
 
@@ -134,7 +139,9 @@ impl Ids {
 /// Now, truncated to whole seconds: Last-Modified and If-(Un)Modified-Since have 1 s precision,
 /// so a stored time with milliseconds would compare as modified after its own Last-Modified.
 fn now() -> Timestamp {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     Timestamp::from(UNIX_EPOCH + Duration::from_secs(secs))
 }
 
@@ -151,7 +158,9 @@ fn body_error(e: StdError) -> S3Error {
 /// Content-Length (or the stream's exact length) as it arrives, or, when neither is known, into
 /// one buffer of the total at the end. A body that arrives as a single chunk is kept as it is.
 async fn collect(body: Option<StreamingBlob>, content_length: Option<i64>) -> S3Result<Bytes> {
-    let Some(mut body) = body else { return Ok(Bytes::new()) };
+    let Some(mut body) = body else {
+        return Ok(Bytes::new());
+    };
     let hint = content_length
         .and_then(|n| usize::try_from(n).ok())
         .or_else(|| body.remaining_length().exact());
@@ -164,7 +173,8 @@ async fn collect(body: Option<StreamingBlob>, content_length: Option<i64>) -> S3
         Some(r) => r.map_err(body_error)?,
     };
     if let Some(total) = hint {
-        let mut buf = BytesMut::with_capacity(total.min(MAX_PREALLOC).max(first.len() + second.len()));
+        let mut buf =
+            BytesMut::with_capacity(total.min(MAX_PREALLOC).max(first.len() + second.len()));
         buf.extend_from_slice(&first);
         buf.extend_from_slice(&second);
         drop((first, second));
@@ -191,24 +201,32 @@ struct SliceStream {
     remaining: usize,
 }
 
+/// The bytes `start..end` of a body stored as `segments`: views of them, no copies.
+fn slice_segments(segments: &[Bytes], start: u64, end: u64) -> VecDeque<Bytes> {
+    let mut out = VecDeque::new();
+    let mut offset = 0u64;
+    for s in segments {
+        let (a, b) = (offset, offset + s.len() as u64);
+        offset = b;
+        if b <= start {
+            continue;
+        }
+        if a >= end {
+            break;
+        }
+        let lo = (start.max(a) - a) as usize;
+        let hi = (end.min(b) - a) as usize;
+        out.push_back(s.slice(lo..hi));
+    }
+    out
+}
+
 impl SliceStream {
     fn new(segments: &[Bytes], start: u64, end: u64) -> Self {
-        let mut out = VecDeque::new();
-        let mut offset = 0u64;
-        for s in segments {
-            let (a, b) = (offset, offset + s.len() as u64);
-            offset = b;
-            if b <= start {
-                continue;
-            }
-            if a >= end {
-                break;
-            }
-            let lo = (start.max(a) - a) as usize;
-            let hi = (end.min(b) - a) as usize;
-            out.push_back(s.slice(lo..hi));
+        Self {
+            segments: slice_segments(segments, start, end),
+            remaining: (end - start) as usize,
         }
-        Self { segments: out, remaining: (end - start) as usize }
     }
 }
 
@@ -296,7 +314,10 @@ fn check_write_conditions(
             (ETagCondition::ETag(e), Some(o)) => e.weak_cmp(&o.e_tag()),
         };
         if hit {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
         }
     }
     if let Some(c) = if_match {
@@ -306,8 +327,48 @@ fn check_write_conditions(
             (ETagCondition::ETag(e), Some(o)) => e.strong_cmp(&o.e_tag()),
         };
         if !ok {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(s3_error!(
+                PreconditionFailed,
+                "At least one of the pre-conditions you specified did not hold"
+            ));
         }
+    }
+    Ok(())
+}
+
+/// CopyObject / UploadPartCopy source preconditions: every failure is 412, as S3 answers.
+fn check_copy_source_conditions(
+    src: &Obj,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    if_modified_since: Option<&Timestamp>,
+    if_unmodified_since: Option<&Timestamp>,
+) -> S3Result<()> {
+    if let Some(c) = if_match {
+        let ok = match c {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.strong_cmp(&src.e_tag()),
+        };
+        if !ok {
+            return Err(s3_error!(PreconditionFailed));
+        }
+    } else if let Some(t) = if_unmodified_since
+        && src.last_modified > *t
+    {
+        return Err(s3_error!(PreconditionFailed));
+    }
+    if let Some(c) = if_none_match {
+        let hit = match c {
+            ETagCondition::Any => true,
+            ETagCondition::ETag(e) => e.weak_cmp(&src.e_tag()),
+        };
+        if hit {
+            return Err(s3_error!(PreconditionFailed));
+        }
+    } else if let Some(t) = if_modified_since
+        && src.last_modified <= *t
+    {
+        return Err(s3_error!(PreconditionFailed));
     }
     Ok(())
 }
@@ -352,7 +413,11 @@ fn list_keys(
         if !key.starts_with(prefix) {
             break; // keys sharing a prefix are contiguous in key order
         }
-        let rolled = delimiter.and_then(|d| key[prefix.len()..].find(d).map(|i| &key[..prefix.len() + i + d.len()]));
+        let rolled = delimiter.and_then(|d| {
+            key[prefix.len()..]
+                .find(d)
+                .map(|i| &key[..prefix.len() + i + d.len()])
+        });
         if let Some(cp) = rolled
             && (last_prefix == Some(cp) || after.is_some_and(|a| cp <= a))
         {
@@ -386,6 +451,17 @@ fn url_encode(s: &str) -> String {
     out
 }
 
+fn check_part_number(n: i32) -> S3Result<()> {
+    if (1..=10_000).contains(&n) {
+        Ok(())
+    } else {
+        Err(s3_error!(
+            InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive"
+        ))
+    }
+}
+
 fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
@@ -402,17 +478,70 @@ impl MemStore {
             .write()
             .unwrap()
             .entry(name.to_owned())
-            .or_insert_with(|| Bucket { created: now(), objects: BTreeMap::new() });
+            .or_insert_with(|| Bucket {
+                created: now(),
+                objects: BTreeMap::new(),
+            });
     }
 
     fn get(&self, bucket: &str, key: &str) -> S3Result<Arc<Obj>> {
         let buckets = self.buckets.read().unwrap();
         let b = buckets.get(bucket).ok_or_else(|| s3_error!(NoSuchBucket))?;
-        b.objects.get(key).cloned().ok_or_else(|| s3_error!(NoSuchKey))
+        b.objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| s3_error!(NoSuchKey))
+    }
+
+    fn copy_source(&self, source: &CopySource) -> S3Result<Arc<Obj>> {
+        match source {
+            CopySource::Bucket { bucket, key, .. } => self.get(bucket, key),
+            _ => Err(s3_error!(NotImplemented, "only bucket/key copy sources")),
+        }
+    }
+
+    /// Stores part `number` of an upload of `bucket`/`key` (replacing one of that number);
+    /// returns its ETag.
+    fn store_part(
+        &self,
+        upload_id: &str,
+        bucket: &str,
+        key: &str,
+        number: i32,
+        body: Bytes,
+    ) -> S3Result<String> {
+        let (_, etag) = self.ids.hex128();
+        let part = PartData {
+            body,
+            etag: etag.clone(),
+            last_modified: now(),
+        };
+        let old = {
+            let mut uploads = self.uploads.lock().unwrap();
+            let upload = uploads
+                .get_mut(upload_id)
+                .filter(|u| u.bucket == bucket && u.key == key)
+                .ok_or_else(|| s3_error!(NoSuchUpload))?;
+            upload.parts.insert(number, part)
+        };
+        drop(old); // a large part is freed outside the lock
+        Ok(etag)
+    }
+
+    fn upload_exists(&self, upload_id: &str, bucket: &str, key: &str) -> S3Result<()> {
+        let uploads = self.uploads.lock().unwrap();
+        match uploads.get(upload_id) {
+            Some(u) if u.bucket == bucket && u.key == key => Ok(()),
+            _ => Err(s3_error!(NoSuchUpload)),
+        }
     }
 
     fn bucket_exists(&self, bucket: &str) -> S3Result<()> {
-        if self.buckets.read().unwrap().contains_key(bucket) { Ok(()) } else { Err(s3_error!(NoSuchBucket)) }
+        if self.buckets.read().unwrap().contains_key(bucket) {
+            Ok(())
+        } else {
+            Err(s3_error!(NoSuchBucket))
+        }
     }
 
     /// Inserts under the write lock, after checking the write preconditions there (atomically).
@@ -425,7 +554,9 @@ impl MemStore {
         if_none_match: Option<&ETagCondition>,
     ) -> S3Result<()> {
         let mut buckets = self.buckets.write().unwrap();
-        let b = buckets.get_mut(bucket).ok_or_else(|| s3_error!(NoSuchBucket))?;
+        let b = buckets
+            .get_mut(bucket)
+            .ok_or_else(|| s3_error!(NoSuchBucket))?;
         check_write_conditions(b.objects.get(&key), if_match, if_none_match)?;
         let old = b.objects.insert(key, Arc::new(obj));
         drop(buckets);
@@ -453,7 +584,9 @@ fn object_entry(key: String, obj: &Obj, url: bool) -> Object {
         size: Some(obj.len as i64),
         e_tag: Some(obj.e_tag()),
         last_modified: Some(obj.last_modified.clone()),
-        storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+        storage_class: Some(ObjectStorageClass::from_static(
+            ObjectStorageClass::STANDARD,
+        )),
         ..Default::default()
     }
 }
@@ -465,26 +598,45 @@ fn split_listing(listing: Listing, url: bool) -> (Option<Vec<Object>>, Option<Ve
     for e in listing.entries {
         match e {
             Entry::Object(k, o) => contents.push(object_entry(k, &o, url)),
-            Entry::Prefix(p) => prefixes.push(CommonPrefix { prefix: Some(if url { url_encode(&p) } else { p }) }),
+            Entry::Prefix(p) => prefixes.push(CommonPrefix {
+                prefix: Some(if url { url_encode(&p) } else { p }),
+            }),
         }
     }
-    ((!contents.is_empty()).then_some(contents), (!prefixes.is_empty()).then_some(prefixes))
+    (
+        (!contents.is_empty()).then_some(contents),
+        (!prefixes.is_empty()).then_some(prefixes),
+    )
 }
 
 #[async_trait::async_trait]
 impl S3 for MemStore {
     // ---- buckets ----
 
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         let mut buckets = self.buckets.write().unwrap();
         if buckets.contains_key(&req.input.bucket) {
             return Err(s3_error!(BucketAlreadyOwnedByYou));
         }
-        buckets.insert(req.input.bucket.clone(), Bucket { created: now(), objects: BTreeMap::new() });
-        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{}", req.input.bucket)) }))
+        buckets.insert(
+            req.input.bucket.clone(),
+            Bucket {
+                created: now(),
+                objects: BTreeMap::new(),
+            },
+        );
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{}", req.input.bucket)),
+        }))
     }
 
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         self.bucket_exists(&req.input.bucket)?;
         Ok(S3Response::new(HeadBucketOutput::default()))
     }
@@ -497,9 +649,14 @@ impl S3 for MemStore {
         Ok(S3Response::new(GetBucketLocationOutput::default()))
     }
 
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let mut buckets = self.buckets.write().unwrap();
-        let b = buckets.get(&req.input.bucket).ok_or_else(|| s3_error!(NoSuchBucket))?;
+        let b = buckets
+            .get(&req.input.bucket)
+            .ok_or_else(|| s3_error!(NoSuchBucket))?;
         if !b.objects.is_empty() {
             return Err(s3_error!(BucketNotEmpty));
         }
@@ -507,36 +664,66 @@ impl S3 for MemStore {
         Ok(S3Response::new(DeleteBucketOutput::default()))
     }
 
-    async fn list_buckets(&self, _req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        _req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         let buckets = self.buckets.read().unwrap();
         let mut list: Vec<Bucket_> = buckets
             .iter()
-            .map(|(name, b)| Bucket_ { name: Some(name.clone()), creation_date: Some(b.created.clone()), bucket_region: None })
+            .map(|(name, b)| Bucket_ {
+                name: Some(name.clone()),
+                creation_date: Some(b.created.clone()),
+                bucket_region: None,
+            })
             .collect();
         list.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(S3Response::new(ListBucketsOutput { buckets: Some(list), ..Default::default() }))
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(list),
+            ..Default::default()
+        }))
     }
 
     // ---- objects ----
 
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
         let input = req.input;
         self.bucket_exists(&input.bucket)?;
         let body = collect(input.body, input.content_length).await?;
         let (_, etag) = self.ids.hex128();
         let len = body.len() as u64;
         let obj = Obj {
-            segments: if body.is_empty() { Vec::new() } else { vec![body] },
+            segments: if body.is_empty() {
+                Vec::new()
+            } else {
+                vec![body]
+            },
             len,
             etag: etag.clone(),
             last_modified: now(),
             attrs: attrs_from!(input),
         };
-        self.insert(&input.bucket, input.key, obj, input.if_match.as_ref(), input.if_none_match.as_ref())?;
-        Ok(S3Response::new(PutObjectOutput { e_tag: Some(ETag::Strong(etag)), size: Some(len as i64), ..Default::default() }))
+        self.insert(
+            &input.bucket,
+            input.key,
+            obj,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )?;
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            size: Some(len as i64),
+            ..Default::default()
+        }))
     }
 
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
         let obj = self.get(&input.bucket, &input.key)?;
         check_read_conditions(
@@ -556,7 +743,11 @@ impl S3 for MemStore {
         };
         let a = &obj.attrs;
         let output = GetObjectOutput {
-            body: Some(StreamingBlob::new(SliceStream::new(&obj.segments, start, end))),
+            body: Some(StreamingBlob::new(SliceStream::new(
+                &obj.segments,
+                start,
+                end,
+            ))),
             content_length: Some((end - start) as i64),
             content_range,
             accept_ranges: Some("bytes".to_owned()),
@@ -575,7 +766,10 @@ impl S3 for MemStore {
         Ok(S3Response::new(output))
     }
 
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         let input = req.input;
         let obj = self.get(&input.bucket, &input.key)?;
         check_read_conditions(
@@ -604,74 +798,84 @@ impl S3 for MemStore {
         Ok(S3Response::new(output))
     }
 
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let input = req.input;
         let old = {
             let mut buckets = self.buckets.write().unwrap();
-            let b = buckets.get_mut(&input.bucket).ok_or_else(|| s3_error!(NoSuchBucket))?;
+            let b = buckets
+                .get_mut(&input.bucket)
+                .ok_or_else(|| s3_error!(NoSuchBucket))?;
             b.objects.remove(&input.key)
         };
         drop(old);
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let input = req.input;
         let quiet = input.delete.quiet.unwrap_or(false);
         let mut removed = Vec::new();
         let mut deleted = Vec::new();
         {
             let mut buckets = self.buckets.write().unwrap();
-            let b = buckets.get_mut(&input.bucket).ok_or_else(|| s3_error!(NoSuchBucket))?;
+            let b = buckets
+                .get_mut(&input.bucket)
+                .ok_or_else(|| s3_error!(NoSuchBucket))?;
             for id in input.delete.objects {
                 removed.push(b.objects.remove(&id.key));
                 if !quiet {
-                    deleted.push(DeletedObject { key: Some(id.key), version_id: id.version_id, ..Default::default() });
+                    deleted.push(DeletedObject {
+                        key: Some(id.key),
+                        version_id: id.version_id,
+                        ..Default::default()
+                    });
                 }
             }
         }
         drop(removed);
-        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), ..Default::default() }))
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            ..Default::default()
+        }))
     }
 
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         let input = req.input;
-        let (src_bucket, src_key) = match &input.copy_source {
-            CopySource::Bucket { bucket, key, .. } => (bucket.to_string(), key.to_string()),
-            _ => return Err(s3_error!(NotImplemented, "only bucket/key copy sources")),
+        let src = self.copy_source(&input.copy_source)?;
+        check_copy_source_conditions(
+            &src,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        )?;
+        let replace = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let attrs = if replace {
+            attrs_from!(input)
+        } else {
+            src.attrs.clone()
         };
-        let src = self.get(&src_bucket, &src_key)?;
-        if let Some(c) = &input.copy_source_if_match {
-            let ok = match c {
-                ETagCondition::Any => true,
-                ETagCondition::ETag(e) => e.strong_cmp(&src.e_tag()),
-            };
-            if !ok {
-                return Err(s3_error!(PreconditionFailed));
-            }
-        } else if let Some(t) = &input.copy_source_if_unmodified_since
-            && src.last_modified > *t
-        {
-            return Err(s3_error!(PreconditionFailed));
-        }
-        if let Some(c) = &input.copy_source_if_none_match {
-            let hit = match c {
-                ETagCondition::Any => true,
-                ETagCondition::ETag(e) => e.weak_cmp(&src.e_tag()),
-            };
-            if hit {
-                return Err(s3_error!(PreconditionFailed));
-            }
-        } else if let Some(t) = &input.copy_source_if_modified_since
-            && src.last_modified <= *t
-        {
-            return Err(s3_error!(PreconditionFailed));
-        }
-        let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
-        let attrs = if replace { attrs_from!(input) } else { src.attrs.clone() };
         let last_modified = now();
         // the same bytes (shared, not copied) and so the same ETag, as S3 keeps an object's MD5
-        let obj = Obj { segments: src.segments.clone(), len: src.len, etag: src.etag.clone(), last_modified: last_modified.clone(), attrs };
+        let obj = Obj {
+            segments: src.segments.clone(),
+            len: src.len,
+            etag: src.etag.clone(),
+            last_modified: last_modified.clone(),
+            attrs,
+        };
         self.insert(&input.bucket, input.key, obj, None, None)?;
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
@@ -683,12 +887,18 @@ impl S3 for MemStore {
         }))
     }
 
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = req.input;
         let prefix = input.prefix.as_deref().unwrap_or("");
         // an empty delimiter means none (AWS ignores `delimiter=`)
         let delimiter = non_empty(input.delimiter.as_deref());
-        let after = match (non_empty(input.continuation_token.as_deref()), non_empty(input.start_after.as_deref())) {
+        let after = match (
+            non_empty(input.continuation_token.as_deref()),
+            non_empty(input.start_after.as_deref()),
+        ) {
             (Some(t), Some(s)) => Some(t.max(s)),
             (t, s) => t.or(s),
         };
@@ -697,7 +907,10 @@ impl S3 for MemStore {
         let truncated = listing.truncated;
         let next = if truncated { listing.last_name() } else { None };
         let key_count = listing.entries.len() as i32;
-        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == EncodingType::URL);
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
         let (contents, common_prefixes) = split_listing(listing, url);
         let enc = |s: Option<String>| if url { s.map(|s| url_encode(&s)) } else { s };
         Ok(S3Response::new(ListObjectsV2Output {
@@ -717,15 +930,27 @@ impl S3 for MemStore {
         }))
     }
 
-    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = req.input;
         let prefix = input.prefix.as_deref().unwrap_or("");
         let delimiter = non_empty(input.delimiter.as_deref());
         let max = max_keys(input.max_keys);
-        let listing = self.list(&input.bucket, prefix, delimiter, non_empty(input.marker.as_deref()), max)?;
+        let listing = self.list(
+            &input.bucket,
+            prefix,
+            delimiter,
+            non_empty(input.marker.as_deref()),
+            max,
+        )?;
         let truncated = listing.truncated;
         let next = if truncated { listing.last_name() } else { None };
-        let url = input.encoding_type.as_ref().is_some_and(|e| e.as_str() == EncodingType::URL);
+        let url = input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
         let (contents, common_prefixes) = split_listing(listing, url);
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
@@ -759,7 +984,10 @@ impl S3 for MemStore {
             initiated: now(),
             parts: BTreeMap::new(),
         };
-        self.uploads.lock().unwrap().insert(upload_id.clone(), upload);
+        self.uploads
+            .lock()
+            .unwrap()
+            .insert(upload_id.clone(), upload);
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -768,25 +996,78 @@ impl S3 for MemStore {
         }))
     }
 
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
         let input = req.input;
-        if !(1..=10_000).contains(&input.part_number) {
-            return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
-        }
-        let known = |u: &Upload| u.bucket == input.bucket && u.key == input.key;
-        if !self.uploads.lock().unwrap().get(&input.upload_id).is_some_and(known) {
-            return Err(s3_error!(NoSuchUpload));
-        }
+        check_part_number(input.part_number)?;
+        // refused before the body is read, not after
+        self.upload_exists(&input.upload_id, &input.bucket, &input.key)?;
         let body = collect(input.body, input.content_length).await?;
-        let (_, etag) = self.ids.hex128();
-        let part = PartData { body, etag: etag.clone(), last_modified: now() };
-        let old = {
-            let mut uploads = self.uploads.lock().unwrap();
-            let upload = uploads.get_mut(&input.upload_id).filter(|u| known(u)).ok_or_else(|| s3_error!(NoSuchUpload))?;
-            upload.parts.insert(input.part_number, part)
+        let etag = self.store_part(
+            &input.upload_id,
+            &input.bucket,
+            &input.key,
+            input.part_number,
+            body,
+        )?;
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
+    }
+
+    /// A part copied from an object (all of it, or `x-amz-copy-source-range`): what object_store
+    /// does for a copy that must not overwrite (`copy_if_not_exists = multipart`), completed
+    /// with If-None-Match: *.
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let input = req.input;
+        check_part_number(input.part_number)?;
+        self.upload_exists(&input.upload_id, &input.bucket, &input.key)?;
+        let src = self.copy_source(&input.copy_source)?;
+        check_copy_source_conditions(
+            &src,
+            input.copy_source_if_match.as_ref(),
+            input.copy_source_if_none_match.as_ref(),
+            input.copy_source_if_modified_since.as_ref(),
+            input.copy_source_if_unmodified_since.as_ref(),
+        )?;
+        let (start, end) = match &input.copy_source_range {
+            None => (0, src.len),
+            Some(header) => {
+                let range = Range::parse(header)
+                    .map_err(|_| s3_error!(InvalidArgument, "bad x-amz-copy-source-range"))?
+                    .check(src.len)?;
+                (range.start, range.end)
+            }
         };
-        drop(old);
-        Ok(S3Response::new(UploadPartOutput { e_tag: Some(ETag::Strong(etag)), ..Default::default() }))
+        // zero-copy when the range lies in one segment (a PutObject's body); a copy of a
+        // multipart object's parts is joined into one buffer
+        let slices: Vec<Bytes> = slice_segments(&src.segments, start, end).into();
+        let body = match slices.as_slice() {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => many.concat().into(),
+        };
+        let etag = self.store_part(
+            &input.upload_id,
+            &input.bucket,
+            &input.key,
+            input.part_number,
+            body,
+        )?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(ETag::Strong(etag)),
+                last_modified: Some(now()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
     }
 
     async fn complete_multipart_upload(
@@ -794,9 +1075,15 @@ impl S3 for MemStore {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let input = req.input;
-        let wanted = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let wanted = input
+            .multipart_upload
+            .and_then(|m| m.parts)
+            .unwrap_or_default();
         if wanted.is_empty() {
-            return Err(s3_error!(MalformedXML, "You must specify at least one part"));
+            return Err(s3_error!(
+                MalformedXML,
+                "You must specify at least one part"
+            ));
         }
         let (mut segments, attrs) = {
             let uploads = self.uploads.lock().unwrap();
@@ -807,17 +1094,25 @@ impl S3 for MemStore {
             let mut segments = Vec::with_capacity(wanted.len());
             let mut previous = 0;
             for (i, p) in wanted.iter().enumerate() {
-                let n = p.part_number.ok_or_else(|| s3_error!(InvalidPart, "a part has no PartNumber"))?;
+                let n = p
+                    .part_number
+                    .ok_or_else(|| s3_error!(InvalidPart, "a part has no PartNumber"))?;
                 if n <= previous {
                     return Err(s3_error!(InvalidPartOrder));
                 }
                 previous = n;
-                let stored = upload.parts.get(&n).ok_or_else(|| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
+                let stored = upload
+                    .parts
+                    .get(&n)
+                    .ok_or_else(|| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
                 if p.e_tag.as_ref().is_some_and(|e| e.value() != stored.etag) {
                     return Err(s3_error!(InvalidPart, "part {n}: ETag does not match"));
                 }
                 if i + 1 < wanted.len() && stored.body.len() < MIN_PART {
-                    return Err(s3_error!(EntityTooSmall, "part {n} is smaller than 5 MiB and not the last"));
+                    return Err(s3_error!(
+                        EntityTooSmall,
+                        "part {n} is smaller than 5 MiB and not the last"
+                    ));
                 }
                 segments.push(stored.body.clone());
             }
@@ -826,8 +1121,20 @@ impl S3 for MemStore {
         let len = segments.iter().map(|s| s.len() as u64).sum();
         let etag = format!("{}-{}", self.ids.hex128().1, segments.len());
         segments.retain(|s: &Bytes| !s.is_empty());
-        let obj = Obj { segments, len, etag: etag.clone(), last_modified: now(), attrs };
-        self.insert(&input.bucket, input.key.clone(), obj, input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let obj = Obj {
+            segments,
+            len,
+            etag: etag.clone(),
+            last_modified: now(),
+            attrs,
+        };
+        self.insert(
+            &input.bucket,
+            input.key.clone(),
+            obj,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )?;
         let done = self.uploads.lock().unwrap().remove(&input.upload_id);
         drop(done);
         Ok(S3Response::new(CompleteMultipartUploadOutput {
@@ -846,7 +1153,9 @@ impl S3 for MemStore {
         let removed = {
             let mut uploads = self.uploads.lock().unwrap();
             match uploads.get(&input.upload_id) {
-                Some(u) if u.bucket == input.bucket && u.key == input.key => uploads.remove(&input.upload_id),
+                Some(u) if u.bucket == input.bucket && u.key == input.key => {
+                    uploads.remove(&input.upload_id)
+                }
                 _ => return Err(s3_error!(NoSuchUpload)),
             }
         };
@@ -854,7 +1163,10 @@ impl S3 for MemStore {
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
-    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
         let input = req.input;
         let max = max_keys(input.max_parts);
         let marker = input.part_number_marker.unwrap_or(0);
@@ -877,7 +1189,11 @@ impl S3 for MemStore {
             .collect();
         let truncated = parts.len() > max;
         parts.truncate(max);
-        let next = if truncated { parts.last().and_then(|p| p.part_number) } else { None };
+        let next = if truncated {
+            parts.last().and_then(|p| p.part_number)
+        } else {
+            None
+        };
         Ok(S3Response::new(ListPartsOutput {
             bucket: Some(input.bucket),
             key: Some(input.key),
@@ -902,10 +1218,16 @@ impl S3 for MemStore {
         let key_marker = non_empty(input.key_marker.as_deref());
         let uploads = self.uploads.lock().unwrap();
         // in key order, then in order of initiation (the upload-id marker names one of them)
-        let mut all: Vec<(&String, &Upload)> =
-            uploads.iter().filter(|(_, u)| u.bucket == input.bucket && u.key.starts_with(prefix)).collect();
+        let mut all: Vec<(&String, &Upload)> = uploads
+            .iter()
+            .filter(|(_, u)| u.bucket == input.bucket && u.key.starts_with(prefix))
+            .collect();
         all.sort_by(|a, b| a.1.key.cmp(&b.1.key).then(a.1.seq.cmp(&b.1.seq)));
-        let marker_seq = input.upload_id_marker.as_ref().and_then(|id| uploads.get(id)).map(|u| u.seq);
+        let marker_seq = input
+            .upload_id_marker
+            .as_ref()
+            .and_then(|id| uploads.get(id))
+            .map(|u| u.seq);
         let after = |u: &Upload| match key_marker {
             None => true,
             Some(k) => match (u.key.as_str().cmp(k), marker_seq) {
@@ -914,7 +1236,11 @@ impl S3 for MemStore {
                 _ => false,
             },
         };
-        let mut page: Vec<(&String, &Upload)> = all.into_iter().filter(|(_, u)| after(u)).take(max + 1).collect();
+        let mut page: Vec<(&String, &Upload)> = all
+            .into_iter()
+            .filter(|(_, u)| after(u))
+            .take(max + 1)
+            .collect();
         let truncated = page.len() > max;
         page.truncate(max);
         let (next_key, next_id) = match page.last() {

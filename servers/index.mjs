@@ -1,15 +1,17 @@
-// Starts real storage emulators on free loopback ports for the cloud backends' tests.
+// Starts real storage servers on free loopback ports: the emulators of the cloud backends' tests
+// (__test__/servers/global-setup.mjs) and the benchmark's S3 server (bench/run.mjs).
 //
-//   import { startServers, stopServers } from './__test__/servers/index.mjs'
+//   import { startServers, stopServers } from './servers/index.mjs'
 //   const servers = await startServers({ only: ['s3', 'gcs'] })   // default: all
 //   ...
 //   await stopServers()
 //
-// Kinds: s3 (s3s-fs, verifies SigV4 and presigned URLs), s3moto (moto: ListMultipartUploads,
-// conditional GET; no signature checks), gcs (fake-gcs-server behind gcs-xml-shim.mjs),
-// azure (azurite blob), webdav (rclone serve webdav). Tools come from `bash scripts/install-tools.sh`.
-// One more kind, only on request and never in the default set: s3mem, the benchmark's in-memory
-// S3 server (bench/s3-server, built by bench/setup.mjs; STOWAGE_BENCH_S3_SERVER overrides its path).
+// Kinds: s3 (s3s-fs, verifies SigV4 and presigned URLs), s3mem (crates/s3-mem-server: in memory,
+// verifies SigV4 and presigned URLs, conditional GET, ListMultipartUploads; what the bench
+// measures against), s3moto (moto: ListMultipartUploads, conditional GET; no signature checks),
+// gcs (fake-gcs-server behind gcs-xml-shim.mjs), azure (azurite blob), webdav (rclone serve
+// webdav). The emulators come from `bash scripts/install-tools.sh`; s3mem is built from the
+// workspace by s3-mem-server.mjs when missing or stale (STOWAGE_S3_MEM_SERVER: a prebuilt one).
 //
 // Each server runs in its own process group under a small bash watchdog that kills the group
 // when this Node process goes away (even by SIGKILL); stopServers() and process exit kill the
@@ -25,16 +27,15 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureS3MemServer } from './s3-mem-server.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const ROOT = path.resolve(HERE, '../..')
+const ROOT = path.resolve(HERE, '..')
 const TOOLS = process.env.STOWAGE_TOOLS_DIR || path.join(ROOT, '.tools')
 
-export const ALL_KINDS = ['s3', 's3moto', 'gcs', 'azure', 'webdav']
-// Started only when named in `only` (the bench does); the tests never start it.
-const EXTRA_KINDS = ['s3mem']
-export const BENCH_S3_SERVER = process.env.STOWAGE_BENCH_S3_SERVER ||
-  path.join(ROOT, 'bench', '.tmp', 's3-server-target', 'release', 'bench-s3-server')
+export const ALL_KINDS = ['s3', 's3mem', 's3moto', 'gcs', 'azure', 'webdav']
+// Built from this repository rather than installed by install-tools.sh.
+const BUILT_KINDS = ['s3mem']
 export const BUCKET = 'test-bucket'
 export const AZURITE_ACCOUNT = 'devstoreaccount1'
 export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
@@ -162,18 +163,14 @@ async function startS3sFs(t) {
   })
 }
 
-// The benchmark's S3 server: objects in memory, the protocol (SigV4, presigned URLs) from s3s.
-async function startS3Mem() {
-  if (!fs.existsSync(BENCH_S3_SERVER)) {
-    throw new Error(`stowage test servers: ${BENCH_S3_SERVER} not found; bench/setup.mjs builds it ` +
-      '(cargo build --release --manifest-path bench/s3-server/Cargo.toml --target-dir bench/.tmp/s3-server-target)')
-  }
-  return withPortRetry('bench-s3-server', async (port) => {
-    const p = spawnServer('bench-s3-server', BENCH_S3_SERVER, ['--host', '127.0.0.1', '--port', String(port),
+// crates/s3-mem-server: objects in memory, the protocol (SigV4, presigned URLs) from s3s.
+async function startS3Mem(t) {
+  return withPortRetry('s3-mem-server', async (port) => {
+    const p = spawnServer('s3-mem-server', t.s3MemServer, ['--host', '127.0.0.1', '--port', String(port),
       '--access-key', S3_ACCESS_KEY, '--secret-key', S3_SECRET_KEY, '--bucket', BUCKET])
     const endpoint = `http://127.0.0.1:${port}`
     await waitReady(p, `${endpoint}/`, answers(`${endpoint}/`))
-    return { kind: 'bench-s3-server', endpoint, region: 'us-east-1', bucket: BUCKET, accessKeyId: S3_ACCESS_KEY,
+    return { kind: 's3-mem-server', endpoint, region: 'us-east-1', bucket: BUCKET, accessKeyId: S3_ACCESS_KEY,
       secretAccessKey: S3_SECRET_KEY, allowHttp: true, virtualHostedStyle: false, log: p.log }
   })
 }
@@ -321,15 +318,18 @@ function installExitHooks() {
 }
 
 /**
- * Starts the emulators (all, or the kinds in `only`) and returns their connection details.
+ * Starts the servers (all, or the kinds in `only`) and returns their connection details.
  * Also sets process.env.STOWAGE_TEST_SERVERS (JSON of the result) and, when azure runs,
  * AZURITE_BLOB_STORAGE_URL (object_store's emulator mode reads it instead of :10000).
  */
 export async function startServers({ only } = {}) {
-  if (state) throw new Error('stowage test servers: already started; call stopServers() first')
   const kinds = only ?? ALL_KINDS
-  for (const k of kinds) if (!STARTERS[k]) throw new Error(`stowage test servers: unknown kind ${k} (known: ${[...ALL_KINDS, ...EXTRA_KINDS].join(', ')})`)
-  const t = kinds.some((k) => !EXTRA_KINDS.includes(k)) ? tools() : {} // s3mem needs no install-tools.sh
+  for (const k of kinds) if (!STARTERS[k]) throw new Error(`stowage test servers: unknown kind ${k} (known: ${ALL_KINDS.join(', ')})`)
+  const t = kinds.some((k) => !BUILT_KINDS.includes(k)) ? tools() : {} // the bench needs no install-tools.sh
+  // built (when stale) before anything starts: a failed build then leaves nothing to clean up
+  if (kinds.includes('s3mem')) t.s3MemServer = await ensureS3MemServer({ log: (msg) => process.stderr.write(`[stowage servers] ${msg}\n`) })
+  // checked after the last await, so that two concurrent calls cannot both get past it
+  if (state) throw new Error('stowage test servers: already started; call stopServers() first')
   const base = tempBase()
   fs.mkdirSync(path.join(base, 'logs'))
   state = { base, procs: [], info: null, envBefore: {
