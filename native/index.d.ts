@@ -41,7 +41,7 @@ export declare class NativeStore {
   /** A store over an HTTP server (WebDAV for listing, copying and renaming). */
   static http(url: string, options?: HTTPOptions | undefined | null): NativeStore
   /** A store over a directory of the local filesystem. */
-  static local(root: string, options?: LocalOptions | undefined | null): NativeStore
+  static local(root: string, options?: LocalStoreOptions | undefined | null): NativeStore
   /** A store that keeps objects in this process's memory. */
   static memory(): NativeStore
   /** A store over an S3 bucket. */
@@ -199,7 +199,7 @@ export interface HTTPOptions {
 }
 
 /** Options of `new LocalStore(root, opts)`. */
-export interface LocalOptions {
+export interface LocalStoreOptions {
   /** Create the root directory when it does not exist. */
   mkdir?: boolean
 }

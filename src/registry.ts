@@ -1,5 +1,5 @@
 import { ConfigError } from './errors.js'
-import { fromUrl } from './stores.js'
+import { fromUrl } from './from-url.js'
 import type { ObjectStore } from './types.js'
 
 /** Options for {@link StorageRegistry.register}. */

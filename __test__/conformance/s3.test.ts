@@ -12,7 +12,6 @@ describeConformance('S3Store on s3s-fs', async () => ({
 // crates/s3-mem-server (the bench's server) verifies SigV4 and honours conditional GETs.
 describeConformance('S3Store on s3-mem-server', async () => ({
   store: makeS3(servers().s3mem!),
-  capabilities: FULL_CAPABILITIES,
 }))
 
 // moto honours conditional GETs but does not check signatures.

@@ -29,7 +29,7 @@ use crate::upload::part_size::NO_PART_LIMITS;
 use walk::{list_one_level, LocalKeys, Walk};
 
 /// Options of `new LocalStore(root, opts)`.
-#[napi(object)]
+#[napi(object, js_name = "LocalStoreOptions")]
 #[derive(Default)]
 pub struct LocalOptions {
     /// Create the root directory when it does not exist.
