@@ -91,6 +91,22 @@ export function describeConformance(name: string, makeBackend: () => Promise<Bac
     })
 
     describe('round trips', () => {
+      it('empty chunks anywhere in a stream are harmless', async () => {
+        const empty = Buffer.alloc(0)
+        const cases: Array<[Buffer[], string]> = [
+          [[empty, Buffer.from('x')], 'x'],
+          [[Buffer.from('a'), empty, empty, Buffer.from('b'), empty], 'ab'],
+          [[empty, empty], ''],
+        ]
+        for (const [index, [chunks, expected]] of cases.entries()) {
+          const path = key(`empty-chunks/${index}`)
+          await store.put(path, Readable.from(chunks))
+          expect(await (await store.get(path)).text()).toBe(expected)
+          await pipeline(Readable.from(chunks), store.createWriteStream(`${path}-w`))
+          expect(await (await store.get(`${path}-w`)).text()).toBe(expected)
+        }
+      })
+
       for (const [label, size] of [['empty', 0], ['1 byte', 1], ['5 MiB + 1', 5 * MiB + 1], ['64 MiB', 64 * MiB]] as const) {
         it(`${label}: Buffer in, bytes/stream/createReadStream out`, async () => {
           const data = randomBytes(size)
