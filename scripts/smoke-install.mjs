@@ -11,7 +11,7 @@
 //               (TypeScript and @types/node from this repository's devDependencies)
 // Children run with a PATH that has no cargo or rustc on it: nothing may build from source.
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, delimiter, dirname, join, resolve } from 'node:path'
@@ -22,10 +22,24 @@ import { hostSuffix, npm, readJson } from './lib/npm.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = join(here, '..')
 
-/** PATH without any directory that holds cargo or rustc. */
-export function pathWithoutRust(path = process.env.PATH ?? '') {
+const RUST_TOOL = /^(cargo|rustc|rustup|rustdoc|rust-gdb|rust-lldb|rustfmt|clippy-driver|cargo-.*)(\.exe)?$/
+
+/**
+ * PATH with no cargo or rustc on it. A directory holding only Rust's tools (~/.cargo/bin) is
+ * dropped; one that also holds everything else (/usr/bin, where Debian's rustc lives) is
+ * replaced by a directory under `scratch` with links to all of it but the Rust tools.
+ */
+export function pathWithoutRust(scratch, path = process.env.PATH ?? '') {
   const exe = process.platform === 'win32' ? ['cargo.exe', 'rustc.exe'] : ['cargo', 'rustc']
-  return path.split(delimiter).filter((dir) => dir && !exe.some((e) => existsSync(join(dir, e)))).join(delimiter)
+  return path.split(delimiter).filter(Boolean).flatMap((dir, i) => {
+    if (!exe.some((e) => existsSync(join(dir, e)))) return [dir]
+    const others = readdirSync(dir).filter((name) => !RUST_TOOL.test(name))
+    if (process.platform === 'win32' || others.length < 20) return []
+    const mirror = join(scratch, `path-${i}`)
+    mkdirSync(mirror)
+    for (const name of others) symlinkSync(join(dir, name), join(mirror, name))
+    return [mirror]
+  }).join(delimiter)
 }
 
 function run(label, args, { cwd, env, allowFailure = false }) {
@@ -92,14 +106,17 @@ export function smokeInstall({ packages, offline = false, typecheck: doTypecheck
   const platformTarball = manifest.platforms[suffix]
   if (!platformTarball) throw new Error(`no tarball for this host (${suffix}) in ${packages}: ${Object.keys(manifest.platforms).join(', ')}`)
   const platformPackage = `stowage-${suffix}`
-  const env = { ...process.env, PATH: pathWithoutRust() }
-  delete env.NAPI_RS_NATIVE_LIBRARY_PATH
-  const cargo = spawnSync(process.platform === 'win32' ? 'cargo.exe' : 'cargo', ['--version'], { env })
-  if (!cargo.error) throw new Error('cargo is still reachable on the PATH given to the project')
-
   const project = realpathSync(mkdtempSync(join(tmpdir(), 'stowage-user-')))
   console.log(`project ${project} (PATH without cargo/rustc)`)
   try {
+    const scratch = join(project, '.path')
+    mkdirSync(scratch)
+    const env = { ...process.env, PATH: pathWithoutRust(scratch) }
+    delete env.NAPI_RS_NATIVE_LIBRARY_PATH
+    for (const tool of ['cargo', 'rustc']) {
+      const found = spawnSync(process.platform === 'win32' ? `${tool}.exe` : tool, ['--version'], { env })
+      if (!found.error) throw new Error(`${tool} is still reachable on the PATH given to the project`)
+    }
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'stowage-user', version: '1.0.0', private: true }, null, 2))
     const specs = [join(packages, manifest.root), join(packages, platformTarball), `typeorm@${manifest.typeorm}`]
     if (doTypecheck) specs.push(`@types/node@${manifest.typesNode}`)
