@@ -2,7 +2,10 @@ import { defineConfig } from 'tsup'
 
 export default defineConfig({
   entry: { index: 'src/index.ts', 'typeorm/index': 'src/typeorm/index.ts' },
-  format: ['esm', 'cjs'],
+  // CommonJS only: the ESM entries (dist/index.js, dist/typeorm/index.js and their .d.ts) are
+  // wrappers that re-export it, written by scripts/esm-wrappers.mjs after tsup (npm run build:ts),
+  // so each class exists once whether the package is required or imported.
+  format: ['cjs'],
   dts: true,
   // One shared chunk keeps a single registry and a single addon load across both entry points.
   splitting: true,

@@ -33,6 +33,16 @@ node scripts/build-native.mjs
 step "S3 test server (crates/s3-mem-server, release; rebuilt only when its sources changed)"
 node servers/s3-mem-server.mjs
 
+# --- packaging (issue 11): the workflow linted; the packed tarballs installed and used as a user
+# would (scripts/packaging-test.mjs). Skipped when arguments pick vitest files.
+if [ "$#" -eq 0 ]; then
+  step "actionlint (.github/workflows)"
+  node scripts/actionlint.mjs
+  step "packaging: pack, publint, attw, install the tarballs into an empty project, smoke suite"
+  node scripts/packaging-test.mjs
+fi
+# --- end packaging
+
 step "emulators (S3, GCS, Azure, WebDAV) into .tools/"
 bash scripts/install-tools.sh
 
