@@ -43,7 +43,7 @@ export const QUICK = {
   timeoutSec: 120,
 }
 
-// command-line flag -> [config key, multiplier]
+/** @type {Record<string, [name: string, multiplier: number]>} command-line flag -> [config key, multiplier] */
 export const FLAGS = {
   '--runs': ['runs', 1],
   '--large-mib': ['largeBytes', MiB],

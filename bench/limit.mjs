@@ -28,7 +28,11 @@ async function timed(ctx, args) {
   return { cpuSeconds: user + sys, peakRssBytes: rssKb * 1024 }
 }
 
-/** One large PUT (from a file) or GET (to a file or /dev/null). */
+/**
+ * One large PUT (from a file) or GET (to a file or /dev/null).
+ * @param {object} ctx the workload's context (target, paths)
+ * @param {{ method: 'PUT' | 'GET', key: string, file?: string, out?: string, bytes: number }} transfer
+ */
 export async function curlTransfer(ctx, { method, key, file, out, bytes }) {
   const args = ['-sS', '--fail', ...auth(ctx), '-o', out ?? '/dev/null']
   if (method === 'PUT') args.push('-T', file)
@@ -38,7 +42,11 @@ export async function curlTransfer(ctx, { method, key, file, out, bytes }) {
   return { bytes, ...usage }
 }
 
-/** `count` small requests, `concurrency` at a time over reused connections (curl --parallel). */
+/**
+ * `count` small requests, `concurrency` at a time over reused connections (curl --parallel).
+ * @param {object} ctx the workload's context (target, paths)
+ * @param {{ method: 'PUT' | 'GET', count: number, concurrency: number, key: (i: number) => string, file?: string, range?: string }} requests
+ */
 export async function curlMany(ctx, { method, count, concurrency, key, file, range }) {
   const config = path.join(ctx.paths.tmp, `curl-${process.pid}.cfg`)
   const lines = []

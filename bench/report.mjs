@@ -4,9 +4,37 @@ import fs from 'node:fs'
 const GiB = 2 ** 30
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
 
+/**
+ * One row of the table: a (library, workload) pair; the measured fields are absent from a row
+ * that was not run or failed on every run.
+ * @typedef {object} Row
+ * @property {string} library
+ * @property {string} workload
+ * @property {string} title
+ * @property {string} unit
+ * @property {'ok' | 'partial' | 'failed' | 'not run'} status
+ * @property {string} [note] why a row was not run
+ * @property {string} [error] the first failure's message
+ * @property {number} [runs] runs that succeeded
+ * @property {number} [failures] runs that failed
+ * @property {number} [median]
+ * @property {number} [min]
+ * @property {number} [max]
+ * @property {number[]} [samples]
+ * @property {number | null} [cpuSeconds]
+ * @property {string | null} [cpuUnit]
+ * @property {number | null} [peakRssBytes]
+ * @property {number[]} [eventLoop] per-run event-loop p99s (ms), until they become rows of their own
+ * @property {number} [ratio] this row's median ÷ stowage's
+ * @property {number} [speedup] how many times better stowage is
+ */
+
+/** @returns {Row[]} */
 export function aggregate(plan, samples, cfg, unavailable) {
+  /** @type {Row[]} */
   const rows = []
   for (const { w, libs } of plan) {
+    /** @type {Row[]} */
     const group = []
     for (const lib of libs) {
       const base = { library: lib, workload: w.id, title: w.title(cfg), unit: w.unit }
@@ -29,7 +57,7 @@ export function aggregate(plan, samples, cfg, unavailable) {
     finishRatios(group, true)
     rows.push(...group)
     if (w.id === 's3-large-put-mem') {
-      const loop = group.filter((r) => r.eventLoop).map((r) => ({
+      const loop = group.filter((r) => r.eventLoop).map((r) => /** @type {Row} */ ({
         library: r.library, workload: 'event-loop-p99', title: `event-loop delay p99, ${w.title(cfg)}`,
         unit: 'ms', status: r.status, runs: r.runs, median: median(r.eventLoop), min: Math.min(...r.eventLoop), max: Math.max(...r.eventLoop),
         cpuSeconds: null, cpuUnit: null, peakRssBytes: null, samples: r.eventLoop,

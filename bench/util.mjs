@@ -1,6 +1,19 @@
 // Small helpers shared by the workloads and the adapters.
 import { Readable } from 'node:stream'
 
+/**
+ * Where a workload's requests go (bench/run.mjs's `targets`): the S3 server (its connection
+ * details), a local directory, or memory.
+ * @typedef {object} Target
+ * @property {'s3' | 'local' | 'memory'} kind
+ * @property {string} [endpoint]
+ * @property {string} [region]
+ * @property {string} [bucket]
+ * @property {string} [accessKeyId]
+ * @property {string} [secretAccessKey]
+ * @property {string} [dir] the local target's directory
+ */
+
 /** Runs fn(i) for i in [0, n) with at most `concurrency` in flight. */
 export async function pool(n, concurrency, fn) {
   let next = 0

@@ -317,7 +317,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const { server } = createGcsXmlShim({ upstream: arg('upstream'), dir: arg('dir') })
   server.listen(Number(arg('port', '0')), arg('host', '127.0.0.1'), () => {
-    process.stdout.write(`listening ${server.address().port}\n`)
+    // a TCP listener: address() is an AddressInfo
+    process.stdout.write(`listening ${/** @type {import('node:net').AddressInfo} */ (server.address()).port}\n`)
   })
   const stop = () => server.close(() => process.exit(0))
   process.on('SIGTERM', stop)

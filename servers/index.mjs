@@ -80,7 +80,7 @@ export function freePort() {
     srv.unref()
     srv.on('error', reject)
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address()) // a TCP listener
       srv.close(() => resolve(port))
     })
   })
@@ -93,6 +93,12 @@ function tail(file, n = 40) {
   } catch { return '(no log)' }
 }
 
+/**
+ * @param {string} name
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: Record<string, string> }} [options]
+ */
 function spawnServer(name, cmd, args, { cwd, env } = {}) {
   const log = path.join(state.base, 'logs', `${name}.log`)
   const fd = fs.openSync(log, 'a')
@@ -250,8 +256,16 @@ function azureSharedKey(method, url, headers) {
   return `SharedKey ${AZURITE_ACCOUNT}:${sig}`
 }
 
+/**
+ * A request to azurite, signed with its well-known account key.
+ * @param {string} endpoint
+ * @param {string} method
+ * @param {string} subpath
+ * @param {{ headers?: Record<string, string>, body?: string }} [options]
+ */
 export async function azureRequest(endpoint, method, subpath, { headers = {}, body } = {}) {
   const url = `${endpoint}/${subpath}`
+  /** @type {Record<string, string>} */
   const hs = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': '2021-08-06', ...headers }
   if (body !== undefined) hs['content-length'] = String(Buffer.byteLength(body))
   else if (method === 'PUT') hs['content-length'] = '0'
@@ -321,6 +335,7 @@ function installExitHooks() {
  * Starts the servers (all, or the kinds in `only`) and returns their connection details.
  * Also sets process.env.STOWAGE_TEST_SERVERS (JSON of the result) and, when azure runs,
  * AZURITE_BLOB_STORAGE_URL (object_store's emulator mode reads it instead of :10000).
+ * @param {{ only?: string[] }} [options]
  */
 export async function startServers({ only } = {}) {
   const kinds = only ?? ALL_KINDS

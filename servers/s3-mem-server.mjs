@@ -23,7 +23,7 @@ export const S3_MEM_SERVER = process.env.STOWAGE_S3_MEM_SERVER ||
 /** What the binary is built from: a newer mtime on any of these makes it stale. */
 function sources() {
   const files = [path.join(CRATE, 'Cargo.toml'), path.join(ROOT, 'Cargo.toml'), path.join(ROOT, 'Cargo.lock')]
-  for (const f of fs.readdirSync(path.join(CRATE, 'src'), { recursive: true })) files.push(path.join(CRATE, 'src', f))
+  for (const f of fs.readdirSync(path.join(CRATE, 'src'), { recursive: true, encoding: 'utf8' })) files.push(path.join(CRATE, 'src', f))
   return files
 }
 

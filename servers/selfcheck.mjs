@@ -73,7 +73,9 @@ try {
       const init = await (await fetch(`${key}?uploads`, { method: 'POST', headers: { 'content-type': 'application/x-test' } })).text()
       const id = /<UploadId>([^<]+)</.exec(init)[1]
       const etags = []
-      for (const [n, body] of [[1, 'a'.repeat(10)], [2, 'b'.repeat(5)]]) {
+      /** @type {Array<[number, string]>} [part number, body] */
+      const parts = [[1, 'a'.repeat(10)], [2, 'b'.repeat(5)]]
+      for (const [n, body] of parts) {
         const r = await fetch(`${key}?partNumber=${n}&uploadId=${id}`, { method: 'PUT', body })
         assert.equal(r.status, 200)
         etags.push(r.headers.get('etag'))

@@ -206,9 +206,10 @@ export async function startFaultProxy({
   server.keepAliveTimeout = 120_000
   await new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
+    server.listen(0, '127.0.0.1', () => resolve(undefined))
   })
-  const url = `http://127.0.0.1:${server.address().port}`
+  // listening on a TCP port, so address() is an AddressInfo (not a pipe's name)
+  const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`
 
   /** @typedef {object} FaultProxy */
   return {

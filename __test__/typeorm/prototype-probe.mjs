@@ -58,6 +58,7 @@ async function fileColumnType(dataSource) {
   }
 }
 
+/** @type {import('typeorm').DataSourceOptions} */
 const options = { type: 'sqljs', entities: [Probe], synchronize: true }
 const storedObjectType = await fileColumnType(new stowage.StoredObjectDataSource(options))
 const plainType = await fileColumnType(new DataSource(options))

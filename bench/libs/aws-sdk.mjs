@@ -35,7 +35,8 @@ export async function open(target, { tuned = false, concurrency = 64 } = {}) {
     putBytes: (k, buf) => upload(k, buf),
     putStream: (k, readable) => upload(k, readable),
     getBytes: async (k) => (await (await get(k)).Body.transformToByteArray()).length,
-    getToFile: async (k, file) => pipeline((await get(k)).Body, fs.createWriteStream(file)),
+    // in Node the SDK's Body is an http.IncomingMessage (a Readable); its type also covers browsers'
+    getToFile: async (k, file) => pipeline(/** @type {import('node:stream').Readable} */ ((await get(k)).Body), fs.createWriteStream(file)),
     getDrain: async (k) => drain((await get(k)).Body),
     getRange: async (k, start, end) => (await (await get(k, `bytes=${start}-${end - 1}`)).Body.transformToByteArray()).length,
     list: async (prefix) => {

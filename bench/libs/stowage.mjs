@@ -4,6 +4,10 @@ import fs from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { drain } from '../util.mjs'
 
+/**
+ * @param {import('../util.mjs').Target} target
+ * @param {{ unsignedPayload?: boolean }} [options]
+ */
 export async function open(target, { unsignedPayload } = {}) {
   const stowage = await import('../../dist/index.js')
   let store
