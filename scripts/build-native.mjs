@@ -14,7 +14,11 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** The `napi build` arguments for this script's own arguments (all forwarded, --dry-run aside). */
+/**
+ * The `napi build` arguments for this script's own arguments (all forwarded, --dry-run aside).
+ * @param {string[]} argv
+ * @returns {string[]}
+ */
 export function napiBuildArgs(argv) {
   const forwarded = argv.filter((arg) => arg !== '--dry-run')
   return [

@@ -19,7 +19,11 @@ import { npm, readJson, size } from './lib/npm.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
-/** What a binary's header says it is: `x64`/`arm64`, `linux`/`darwin`/`win32`, glibc or not. */
+/**
+ * What a binary's header says it is: `x64`/`arm64`, `linux`/`darwin`/`win32`, glibc or not.
+ * @param {string} file
+ * @returns {{ platform: string, arch: string, abi?: string }}
+ */
 export function binaryTarget(file) {
   const bytes = readFileSync(file)
   if (bytes.readUInt32BE(0) === 0x7f454c46) {
@@ -43,6 +47,7 @@ export function binaryTarget(file) {
   return { platform: 'unknown', arch: 'unknown' }
 }
 
+/** @param {{ platform: string, arch: string, abi?: string }} target */
 function targetName({ platform, arch, abi }) {
   return abi ? `${platform}-${arch}-${abi}` : `${platform}-${arch}`
 }
@@ -69,6 +74,9 @@ function pack(dir, out) {
   return info
 }
 
+/**
+ * @param {{ out: string, artifacts?: string, all?: boolean, repository?: { type: string, url: string } }} options  `repository`: written into each platform package.json
+ */
 export function packAll({ out, artifacts = join(root, 'native'), all = false, repository }) {
   mkdirSync(out, { recursive: true })
   const pkg = readJson(join(root, 'package.json'))

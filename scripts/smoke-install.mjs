@@ -99,6 +99,9 @@ function typecheck(project, env) {
   return passed
 }
 
+/**
+ * @param {{ packages: string, offline?: boolean, typecheck?: boolean, keep?: boolean, expect?: string }} options
+ */
 export function smokeInstall({ packages, offline = false, typecheck: doTypecheck = false, keep = false, expect }) {
   const manifest = readJson(join(packages, 'manifest.json'))
   const suffix = hostSuffix()
@@ -111,6 +114,7 @@ export function smokeInstall({ packages, offline = false, typecheck: doTypecheck
   try {
     const scratch = join(project, '.path')
     mkdirSync(scratch)
+    /** @type {NodeJS.ProcessEnv} */
     const env = { ...process.env, PATH: pathWithoutRust(scratch) }
     delete env.NAPI_RS_NATIVE_LIBRARY_PATH
     for (const tool of ['cargo', 'rustc']) {

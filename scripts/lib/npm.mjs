@@ -18,7 +18,11 @@ export function npmCommand() {
   return cli ? [process.execPath, cli] : ['npm']
 }
 
-/** Runs npm with `args` in `cwd`; throws with its output unless it exits 0. Returns stdout. */
+/**
+ * Runs npm with `args` in `cwd`; throws with its output unless it exits 0. Returns stdout.
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, quiet?: boolean }} [options]
+ */
 export function npm(args, { cwd, env = process.env, quiet = false } = {}) {
   const [cmd, ...pre] = npmCommand()
   const result = spawnSync(cmd, [...pre, ...args], {
@@ -36,7 +40,7 @@ export function npm(args, { cwd, env = process.env, quiet = false } = {}) {
 export function hostSuffix() {
   const { platform, arch } = process
   if (platform === 'linux') {
-    const report = process.report?.getReport()
+    const report = /** @type {{ header?: { glibcVersionRuntime?: string } } | undefined} */ (process.report?.getReport())
     return `${platform}-${arch}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`
   }
   if (platform === 'win32') return `${platform}-${arch}-msvc`
