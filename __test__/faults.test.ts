@@ -13,8 +13,8 @@ import { AzureStore, S3Store, StorageError } from '../src/index.js'
 import type { Store } from '../src/index.js'
 import { azureOptions, s3Options, uniquePrefix, useServers } from './cloud/helpers.js'
 import type { Servers } from './cloud/helpers.js'
-// @ts-ignore -- a .mjs module without type declarations
-import { FAULT_KINDS, UNSEEN_FAULT_KINDS, startFaultProxy } from './servers/fault-proxy.mjs'
+// @ts-expect-error -- a .mjs module without type declarations (tsconfig.json has no allowJs)
+import * as faultProxyModule from './servers/fault-proxy.mjs'
 
 const servers = useServers(['s3', 'azure'])
 
@@ -38,6 +38,16 @@ interface FaultProxy {
   pendingForced(): number
   close(): Promise<void>
 }
+/** The fault-proxy module (plain JavaScript), typed for what this suite uses. */
+interface FaultProxyModule {
+  FAULT_KINDS: readonly string[]
+  UNSEEN_FAULT_KINDS: readonly string[]
+  startFaultProxy: (opts: {
+    upstream: string; name?: string; rate?: number; kinds?: readonly string[]
+    kindsFor?: (req: ProxiedRequest) => readonly string[]; stallMs?: number
+  }) => Promise<FaultProxy>
+}
+const { FAULT_KINDS, UNSEEN_FAULT_KINDS, startFaultProxy } = faultProxyModule as FaultProxyModule
 
 /** How one backend is reached, directly and through the proxy, and what its requests look like. */
 interface Backend {
@@ -47,16 +57,16 @@ interface Backend {
   proxied(s: Servers, proxyUrl: string, retry: object): Store
   /** The request path of `key`'s object. */
   objectPath(s: Servers, key: string): string
-  isList(req: ProxiedRequest): boolean
+  isList: (req: ProxiedRequest) => boolean
   /** A list request for a page after the first, where a listing has several. */
-  isLaterListPage?(req: ProxiedRequest): boolean
+  isLaterListPage?: (req: ProxiedRequest) => boolean
   /**
    * The request completing a multipart upload. object_store retries it, but once the server
    * has acted on it a repeat fails (see the test of a lost completion answer below).
    */
-  isCompletion(req: ProxiedRequest): boolean
+  isCompletion: (req: ProxiedRequest) => boolean
   /** The request creating a multipart upload, where there is one. */
-  isUploadCreation?(req: ProxiedRequest): boolean
+  isUploadCreation?: (req: ProxiedRequest) => boolean
   /** Keys for the listing: several pages where the backend's page size allows. */
   listKeys: number
 }

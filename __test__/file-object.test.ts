@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { FileObject, LocalStore, MemoryStore, storages, type ObjectStore } from '../src/index.js'
+import { FileObject, LocalStore, MemoryStore, storages, type FileObjectJSON, type ObjectStore } from '../src/index.js'
 
 const backend = 'file-object-test'
 
@@ -102,7 +102,7 @@ describe('FileObject', () => {
 
   it('keeps the original filename and metadata through JSON', async () => {
     const file = await new FileObject({ backend, filename: 'Q3 report.pdf', content: 'q3', metadata: { owner: 'ann' } }).save()
-    const json = JSON.parse(JSON.stringify(file))
+    const json = JSON.parse(JSON.stringify(file)) as FileObjectJSON
     expect(json).toMatchObject({ backend, key: file.key, filename: 'Q3 report.pdf', size: 2, checksum: sha256('q3'), metadata: { owner: 'ann' } })
     expect(json).not.toHaveProperty('content')
     const back = FileObject.fromJSON(json)
@@ -129,7 +129,7 @@ describe('FileObject', () => {
   it('reads back with stream() and deletes with delete()', async () => {
     const file = await new FileObject({ backend, filename: 's.txt', content: 'streamed back' }).save()
     const chunks: Buffer[] = []
-    for await (const chunk of file.stream()) chunks.push(Buffer.from(chunk))
+    for await (const chunk of file.stream()) chunks.push(Buffer.from(chunk as Buffer)) // a binary Readable: Buffers
     expect(Buffer.concat(chunks).toString()).toBe('streamed back')
     await file.delete()
     expect(await keysOf(store)).toEqual([])

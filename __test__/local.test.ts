@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalStore, StorageError, fromUrl } from '../src/index.js'
 
 async function code(promise: Promise<unknown>): Promise<string | undefined> {
-  return promise.then(() => 'resolved', (err: unknown) => (err instanceof StorageError ? err.code : `not a StorageError: ${err}`))
+  return promise.then(() => 'resolved', (err: unknown) => (err instanceof StorageError ? err.code : `not a StorageError: ${String(err)}`))
 }
 
 describe('LocalStore', () => {
@@ -110,7 +110,7 @@ async function listed(iterable: AsyncIterable<{ path: string }>): Promise<string
   try {
     for await (const meta of iterable) paths.push(meta.path)
   } catch (err) {
-    return err instanceof StorageError ? err.code : `not a StorageError: ${err}`
+    return err instanceof StorageError ? err.code : `not a StorageError: ${String(err)}`
   }
   return paths.sort()
 }

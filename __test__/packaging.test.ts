@@ -3,10 +3,14 @@
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 // @ts-expect-error: plain .mjs scripts, no declarations
-import { napiBuildArgs } from '../scripts/build-native.mjs'
+import * as buildNativeScript from '../scripts/build-native.mjs'
 // @ts-expect-error: plain .mjs scripts, no declarations
-import { binaryTarget } from '../scripts/pack.mjs'
+import * as packScript from '../scripts/pack.mjs'
 import { hostTarget, nativeLoadError } from '../src/native.js'
+
+// The scripts' functions these checks call, typed (their JSDoc is checked by tsconfig.scripts.json).
+const { napiBuildArgs } = buildNativeScript as { napiBuildArgs: (argv: string[]) => string[] }
+const { binaryTarget } = packScript as { binaryTarget: (file: string) => { platform: string; arch: string; abi?: string } }
 
 describe('scripts/build-native.mjs', () => {
   it('forwards every argument the release workflow passes to napi build, after its own', () => {

@@ -45,10 +45,10 @@ async function settle<T>(what: string, call: () => T | Promise<T>): Promise<Outc
     return { ok: true, value }
   } catch (err) {
     if (err instanceof Error && err.message.includes('did not settle')) throw err
-    if (!(err instanceof StorageError)) throw new Error(`${what} failed with a ${kindOf(err)}, not a StorageError`)
-    if (!DOCUMENTED_CODES.has(err.code)) throw new Error(`${what} failed with the undocumented code ${err.code}`)
+    if (!(err instanceof StorageError)) throw new Error(`${what} failed with a ${kindOf(err)}, not a StorageError`, { cause: err })
+    if (!DOCUMENTED_CODES.has(err.code)) throw new Error(`${what} failed with the undocumented code ${err.code}`, { cause: err })
     // A caught panic is still a bug: the input deserved a proper answer.
-    if (err.message.includes('(panic)')) throw new Error(`${what} panicked in Rust: ${err.message}`)
+    if (err.message.includes('(panic)')) throw new Error(`${what} panicked in Rust: ${err.message}`, { cause: err })
     return { ok: false, code: err.code, error: err }
   } finally {
     clearTimeout(timer)
@@ -62,6 +62,7 @@ function kindOf(err: unknown): string {
 /** The key rules every store applies (README "Limits and guarantees"). */
 function keyIsValid(key: unknown): key is string {
   if (typeof key !== 'string' || key === '' || !key.isWellFormed()) return false
+  // eslint-disable-next-line no-control-regex -- the rule itself: control characters are refused
   if (/[\u0000-\u001f\u007f]/.test(key)) return false
   return key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..')
 }

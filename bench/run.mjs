@@ -59,7 +59,7 @@ const native = snapshotNative(ROOT, TMP, value('--native') ?? process.env.STOWAG
 process.env.NAPI_RS_NATIVE_LIBRARY_PATH = native.path
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
 let commit = 'unknown'
-try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim() } catch {}
+try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim() } catch { /* not a git checkout: stays 'unknown' */ }
 log(`stowage ${version} (${commit}), dist/ + native ${native.profile} build ${path.relative(ROOT, native.source)} [sha256 ${native.sha}, built ${native.mtime}]`)
 if (native.profile !== 'release') log('  WARNING: a debug build: its numbers mean nothing. Run `npm run build:native:release` first.')
 const loadBefore = os.loadavg()

@@ -14,7 +14,7 @@ export function ensureDeps(benchDir, log) {
   for (const [name, version] of Object.entries(BENCH_DEPS)) {
     const pkg = path.join(deps, 'node_modules', name, 'package.json')
     let have = null
-    try { have = JSON.parse(fs.readFileSync(pkg, 'utf8')).version } catch {}
+    try { have = JSON.parse(fs.readFileSync(pkg, 'utf8')).version } catch { /* not installed yet */ }
     if (have !== version) {
       log(`installing ${name}@${version} into bench/.deps (first run)`)
       fs.mkdirSync(deps, { recursive: true })

@@ -27,12 +27,14 @@ step "import cycles: Rust modules and the TypeScript layer"
 node scripts/check-rust-cycles.mjs crates/stowage-node/src
 npx madge --circular --extensions ts src
 
-# [lint] Types and lint, before the addon build: none of them needs it (dist/ neither: see
+# --- lint: types and lint, before the addon build: none of them needs it (nor dist/: see
 # tsconfig.scripts.json's rootDirs).
 step "TypeScript types: src, __test__, examples; JSDoc types of the .mjs"
 npx tsc --noEmit -p tsconfig.json
 npx tsc --noEmit -p tsconfig.scripts.json
-# [/lint]
+step "ESLint: the TypeScript (type-aware) and the JavaScript (npm run lint)"
+npx eslint .
+# --- end lint
 
 step "native addon (debug build; cargo rebuilds only what changed)"
 node scripts/build-native.mjs

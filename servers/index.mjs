@@ -70,7 +70,7 @@ function tools() {
 function tempBase() {
   const shm = '/dev/shm'
   let parent = os.tmpdir()
-  try { fs.accessSync(shm, fs.constants.W_OK); parent = shm } catch {}
+  try { fs.accessSync(shm, fs.constants.W_OK); parent = shm } catch { /* no writable /dev/shm: the OS temp dir */ }
   return fs.mkdtempSync(path.join(parent, 'stowage-servers-'))
 }
 
@@ -309,7 +309,7 @@ async function startWebdav(t) {
 const STARTERS = { s3: startS3sFs, s3moto: startMoto, gcs: startGcs, azure: startAzurite, webdav: startWebdav, s3mem: startS3Mem }
 
 function killGroup(p, signal) {
-  try { process.kill(-p.child.pid, signal) } catch {}
+  try { process.kill(-p.child.pid, signal) } catch { /* the group is already gone */ }
 }
 
 function killAllSync() {

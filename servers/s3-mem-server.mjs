@@ -39,7 +39,7 @@ export async function ensureS3MemServer({ log = (msg) => process.stderr.write(`$
   }
   const newest = Math.max(...sources().map((f) => fs.statSync(f).mtimeMs))
   let built = 0
-  try { built = fs.statSync(S3_MEM_SERVER).mtimeMs } catch {}
+  try { built = fs.statSync(S3_MEM_SERVER).mtimeMs } catch { /* not built yet */ }
   if (built >= newest) return S3_MEM_SERVER
   log(built ? 's3-mem-server: sources changed, rebuilding (release)' : 's3-mem-server: building (release; the first build takes a minute or two)')
   const args = ['build', '--release', '--locked', '-p', 's3-mem-server', ...(verbose ? [] : ['--quiet'])]

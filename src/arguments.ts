@@ -39,7 +39,7 @@ export function checkOptions<T extends object>(options: unknown, what: string): 
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new ConfigError(`${what} must be an object, got ${describeValue(options)}`)
   }
-  return options as Partial<T>
+  return options
 }
 
 /** An optional `AbortSignal`; anything else is `INVALID_CONFIG`. */
@@ -83,6 +83,7 @@ export function describeValue(value: unknown): string {
     case 'object': return 'an object'
     case 'undefined': return 'undefined'
     case 'bigint': return `the bigint ${value}n`
-    default: return `the ${typeof value} ${String(value)}`
+    // a number or a boolean: what typeof leaves (TypeScript narrows `unknown` to `{}` here)
+    default: return `the ${typeof value} ${value as number | boolean}`
   }
 }

@@ -187,7 +187,7 @@ export class FileObject {
 
   /** A `FileObject` with no pending content, from the JSON `toJSON()` produced. */
   static fromJSON(json: FileObjectJSON | string): FileObject {
-    const data: FileObjectJSON = typeof json === 'string' ? JSON.parse(json) : json
+    const data = typeof json === 'string' ? (JSON.parse(json) as FileObjectJSON) : json
     if (data === null || typeof data !== 'object' || typeof data.key !== 'string' || typeof data.backend !== 'string') {
       throw new TypeError('FileObject.fromJSON: expected an object with string "backend" and "key"')
     }

@@ -29,7 +29,7 @@ export class StorageRegistry {
       )
     }
     const resolved = typeof store === 'string' ? fromUrl(store) : store
-    if (resolved == null || typeof (resolved as ObjectStore).put !== 'function') {
+    if (resolved == null || typeof resolved.put !== 'function') {
       throw new ConfigError(`storages.register: "${name}" must be an ObjectStore or a URL string`)
     }
     this.#stores.set(name, resolved)

@@ -167,8 +167,8 @@ export class UploadFeeder {
 
 /** An iterator over a sync or async iterable of chunks. */
 function iterate(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>): AsyncIterator<Uint8Array | string> | Iterator<Uint8Array> {
-  if (Symbol.asyncIterator in source) return (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]()
-  return (source as Iterable<Uint8Array>)[Symbol.iterator]()
+  if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]()
+  return source[Symbol.iterator]()
 }
 
 /** Gathering stops at this size even if the write in flight has not finished. */

@@ -29,12 +29,12 @@ type Kind = 's3' | 's3mem' | 's3moto' | 'gcs' | 'azure' | 'webdav'
 
 /** The servers module (plain JavaScript, shared with the bench), typed for what these suites use. */
 export interface ServersModule {
-  startServers(opts: { only: Kind[] }): Promise<unknown>
-  stopServers(): Promise<void>
-  azureRequest(endpoint: string, method: string, subpath: string, init?: { headers?: Record<string, string>; body?: string }): Promise<Response>
+  startServers: (opts: { only: Kind[] }) => Promise<unknown>
+  stopServers: () => Promise<void>
+  azureRequest: (endpoint: string, method: string, subpath: string, init?: { headers?: Record<string, string>; body?: string }) => Promise<Response>
 }
 export async function serversModule(): Promise<ServersModule> {
-  // @ts-ignore -- a .mjs module without type declarations
+  // @ts-expect-error -- a .mjs module without type declarations (tsconfig.json has no allowJs)
   return (await import('../../servers/index.mjs')) as ServersModule
 }
 
@@ -53,7 +53,7 @@ export function useServers(kinds: Kind[]): () => Servers {
     let provided: Servers | null = null
     try { provided = inject('servers') } catch { provided = null }
     if (!provided && process.env.STOWAGE_TEST_SERVERS) provided = JSON.parse(process.env.STOWAGE_TEST_SERVERS) as Servers
-    if (provided && kinds.every((k) => provided![k])) {
+    if (provided && kinds.every((k) => provided[k])) {
       servers = provided
       return
     }
@@ -182,10 +182,10 @@ class SecretWatch {
     process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
       this.seen.push(String(chunk))
       return (write as (...a: unknown[]) => boolean)(chunk, ...rest)
-    }) as typeof process.stderr.write
+    })
     return () => {
       Object.assign(console, originals)
-      process.stderr.write = write as typeof process.stderr.write
+      process.stderr.write = write
     }
   }
 

@@ -1,4 +1,4 @@
-import { Column, Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm'
+import { Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FileObject, MemoryStore, storages, type ObjectStore } from '../../src/index.js'
 import { FileValidationError, StoredObjectColumn, StoredObjectTransformer, storedObjectColumnType } from '../../src/typeorm/index.js'
@@ -39,14 +39,14 @@ describe('StoredObjectColumn on SQLite', () => {
 
   it('stores the metadata as JSON text, never the bytes', async () => {
     const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'a.png', content: 'png' }) }))
-    const [row] = await dataSource.query('SELECT image, extras FROM column_avatar WHERE id = ?', [saved.id])
-    expect(typeof row.image).toBe('string')
-    const json = JSON.parse(row.image)
-    expect(json).toMatchObject({ backend, key: saved.image!.key, filename: 'a.png', contentType: 'image/png', size: 3 })
+    const [row] = await dataSource.query<Array<{ image: unknown; extras: string }>>('SELECT image, extras FROM column_avatar WHERE id = ?', [saved.id])
+    expect(typeof row!.image).toBe('string')
+    const json = JSON.parse(row!.image as string) as Record<string, unknown>
+    expect(json).toMatchObject({ backend, key: saved.image.key, filename: 'a.png', contentType: 'image/png', size: 3 })
     expect(json.checksum).toMatch(/^sha256:[0-9a-f]{64}$/)
     expect(json).not.toHaveProperty('content')
     expect(Object.values(json)).not.toContain('png')
-    expect(JSON.parse(row.extras)).toEqual([])
+    expect(JSON.parse(row!.extras)).toEqual([])
   })
 
   it('refuses a file over maxSize before uploading anything or writing the row', async () => {
@@ -84,7 +84,7 @@ describe('StoredObjectColumn on SQLite', () => {
 
   it('fills in the backend of a FileObject made without one', async () => {
     const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'x.png', content: 'x' }) }))
-    expect(saved.image!.backend).toBe(backend)
+    expect(saved.image.backend).toBe(backend)
     expect((await avatars.findOneByOrFail({ id: saved.id })).image!.backend).toBe(backend)
   })
 })
@@ -133,9 +133,9 @@ describe.each(['postgres', 'mariadb'] as const)('StoredObjectColumn type on %s',
   it('is the native JSON type', async () => {
     const dataSource = await openDataSource(kind, 'stowage_column', [Probe])
     try {
-      const [row] = await dataSource.query(columnTypeQuery[kind])
+      const [row] = await dataSource.query<Array<{ type: unknown }>>(columnTypeQuery[kind])
       // MariaDB's JSON is LONGTEXT with a json_valid() check.
-      expect(String(row.type)).toMatch(kind === 'postgres' ? /^jsonb$/ : /json_valid\(`file`\)/)
+      expect(String(row!.type)).toMatch(kind === 'postgres' ? /^jsonb$/ : /json_valid\(`file`\)/)
     } finally {
       await dataSource.destroy()
     }

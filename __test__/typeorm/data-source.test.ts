@@ -82,14 +82,14 @@ describe('importing stowage/typeorm', () => {
 async function columnTypeInDatabase(dataSource: DataSource, kind: DatabaseKind): Promise<string> {
   switch (kind) {
     case 'postgres': {
-      const [row] = await dataSource.query(
+      const [row] = await dataSource.query<Array<{ data_type: unknown }>>(
         `SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'file'`,
         [NAMESPACE, TABLE],
       )
-      return String(row.data_type)
+      return String(row!.data_type)
     }
     case 'mariadb': {
-      const [row] = await dataSource.query(
+      const [row] = await dataSource.query<Array<{ type: unknown }>>(
         `SELECT DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'file'`,
         [NAMESPACE, TABLE],
       )
@@ -98,7 +98,7 @@ async function columnTypeInDatabase(dataSource: DataSource, kind: DatabaseKind):
         [NAMESPACE, TABLE],
       )
       const jsonValid = checks.some(({ clause }) => clause.includes('json_valid(`file`)'))
-      return `${String(row.type)}${jsonValid ? ' + json_valid check' : ''}`
+      return `${String(row!.type)}${jsonValid ? ' + json_valid check' : ''}`
     }
     case 'sqlite': {
       const columns: Array<{ name: string; type: string }> = await dataSource.query(`PRAGMA table_info(${TABLE})`)
@@ -137,12 +137,12 @@ describe.each(['postgres', 'mariadb', 'sqlite'] as const)('the DataSource on %s'
       expect(dataSource.getMetadata(Upload).findColumnWithPropertyName('file')!.type).toBe(expectedType[kind].design)
       expect(await columnTypeInDatabase(dataSource, kind)).toBe(expectedType[kind].inDatabase)
       const saved = await dataSource.getRepository(Upload).save(newUpload('kept.txt'))
-      expect(await listKeys(store)).toEqual([saved.file!.key])
+      expect(await listKeys(store)).toEqual([saved.file.key])
       const loaded = await dataSource.getRepository(Upload).findOneByOrFail({ id: saved.id })
       expect((await loaded.file!.getContent()).toString()).toBe('content of kept.txt')
       if (kind === 'sqlite') {
-        const [row] = await dataSource.query(`SELECT typeof(file) AS storage FROM ${TABLE}`)
-        expect(row.storage).toBe('text')
+        const [row] = await dataSource.query<Array<{ storage: string }>>(`SELECT typeof(file) AS storage FROM ${TABLE}`)
+        expect(row!.storage).toBe('text')
       }
     } finally {
       await dataSource.destroy()
@@ -188,7 +188,7 @@ describe.each(['postgres', 'mariadb', 'sqlite'] as const)('the DataSource on %s'
       const { identifiers } = await uploads.createQueryBuilder().insert().values({ file: existing }).callListeners(false).execute()
       expect(await uploads.count()).toBe(1)
       await expect(uploads.find()).rejects.toThrow(message)
-      await expect(uploads.findOneBy({ id: identifiers[0]!.id })).rejects.toBeInstanceOf(ConfigError)
+      await expect(uploads.findOneBy({ id: identifiers[0]!.id as number })).rejects.toBeInstanceOf(ConfigError)
     } finally {
       await dataSource.destroy()
     }
@@ -213,7 +213,7 @@ describe('StoredObjectDataSource subscribers', () => {
       expect(dataSource.subscribers.filter((s) => s instanceof StoredObjectSubscriber)).toHaveLength(1)
       const uploads = dataSource.getRepository(Upload)
       const saved = await uploads.save(newUpload('auto.txt'))
-      expect(await listKeys(store)).toEqual([saved.file!.key])
+      expect(await listKeys(store)).toEqual([saved.file.key])
       await uploads.remove(saved)
       expect(await listKeys(store)).toEqual([])
     } finally {

@@ -1,6 +1,9 @@
 import 'reflect-metadata'
-import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm'
+import { DataSource, type DataSourceOptions } from 'typeorm'
 import { StoredObjectDataSource, StoredObjectSubscriber } from '../../src/typeorm/index.js'
+
+/** What a DataSource's `entities` option takes, in TypeORM's own words. */
+type Entities = NonNullable<DataSourceOptions['entities']>
 
 /** The databases the TypeORM suites run against. */
 export type DatabaseKind = 'postgres' | 'mariadb' | 'sqlite'
@@ -30,7 +33,7 @@ async function createNamespace(kind: DatabaseKind, namespace: string): Promise<v
 export async function dataSourceOptions(
   kind: DatabaseKind,
   namespace: string,
-  entities: MixedList<Function | string | EntitySchema>,
+  entities: Entities,
 ): Promise<DataSourceOptions> {
   await createNamespace(kind, namespace)
   const common = { entities, subscribers: [StoredObjectSubscriber], synchronize: true, dropSchema: true, logging: false }
@@ -51,7 +54,7 @@ export async function dataSourceOptions(
 export async function openDataSource(
   kind: DatabaseKind,
   namespace: string,
-  entities: MixedList<Function | string | EntitySchema>,
+  entities: Entities,
 ): Promise<DataSource> {
   const dataSource = new StoredObjectDataSource(await dataSourceOptions(kind, namespace, entities))
   await dataSource.initialize()

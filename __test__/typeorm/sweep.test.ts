@@ -57,8 +57,8 @@ describe('sweepOrphans', () => {
     const bypassed = await notes.save(Object.assign(new Note(), { file: new FileObject({ filename: 'bypassed.txt', content: 'bb' }) }))
     await notes.delete(bypassed.id) // Repository.delete bypasses the subscriber
     await store.put('stray/loose.bin', 'loose')
-    const referenced = [kept.file!.key, ...album.photos.map((p) => p.key)]
-    const orphans = [bypassed.file!.key, 'stray/loose.bin'].sort()
+    const referenced = [kept.file.key, ...album.photos.map((p) => p.key)]
+    const orphans = [bypassed.file.key, 'stray/loose.bin'].sort()
 
     const dry = await sweepOrphans(dataSource, { backend })
     expect(dry.dryRun).toBe(true)

@@ -151,7 +151,7 @@ export async function main(root: string): Promise<void> {
     }),
   )
   console.log(`   4 small documents saved; both "Q3 report.pdf" uploads kept apart:`)
-  console.log(`     ${report.file!.key}\n     ${draft.file!.key}`)
+  console.log(`     ${report.file.key}\n     ${draft.file.key}`)
 
   const bigPath = join(inbox, 'survey-dataset.bin')
   await writeBigFile(bigPath, BIG_FILE_SIZE)
@@ -166,7 +166,7 @@ export async function main(root: string): Promise<void> {
   )
   bar.stop()
   const uploadMs = Date.now() - uploadStarted
-  console.log(`   done in ${uploadMs} ms; checksum computed during the upload: ${dataset.file!.checksum}`)
+  console.log(`   done in ${uploadMs} ms; checksum computed during the upload: ${dataset.file.checksum}`)
 
   step('Listing documents (read back from the database)')
   const rows = await documents.find({ order: { id: 'ASC' } })
@@ -197,7 +197,7 @@ export async function main(root: string): Promise<void> {
   if (!matches) process.exitCode = 1
 
   step('Replacing the meeting notes (old object deleted after the commit)')
-  const oldNotesKey = notes.file!.key
+  const oldNotesKey = notes.file.key
   await dataSource.transaction(async (manager) => {
     notes.file = new FileObject({ filename: 'notes.md', content: '# Monday\n\n- ship the demo\n- celebrate\n' })
     await manager.save(notes)
@@ -205,7 +205,7 @@ export async function main(root: string): Promise<void> {
     console.log(`   inside the transaction, the old object is ${during ? 'still there' : 'GONE (unexpected)'}: ${oldNotesKey}`)
   })
   const after = (await listStorage()).some((o) => o.path === oldNotesKey)
-  console.log(`   after the commit it is ${after ? 'STILL THERE (unexpected)' : 'deleted'}; new object ${notes.file!.key}`)
+  console.log(`   after the commit it is ${after ? 'STILL THERE (unexpected)' : 'deleted'}; new object ${notes.file.key}`)
   const reread = await documents.findOneByOrFail({ id: notes.id })
   console.log(`   notes now read: ${JSON.stringify((await reread.file!.getContent()).toString())}`)
 
@@ -220,12 +220,12 @@ export async function main(root: string): Promise<void> {
   console.log(`   objects before: ${before}, after the rollback: ${(await listStorage()).length}; rows titled "Never saved": ${await documents.countBy({ title: 'Never saved' })}`)
 
   step('Deleting the team photo with remove()')
-  const photoKey = photo.file!.key
+  const photoKey = photo.file.key
   await documents.remove(photo)
   console.log(`   row removed and object ${photoKey} ${(await listStorage()).some((o) => o.path === photoKey) ? 'STILL THERE (unexpected)' : 'deleted'}`)
 
   step('Bypassing the entity: Repository.delete() cannot be tracked, sweepOrphans() finds what it left')
-  const draftKey = draft.file!.key
+  const draftKey = draft.file.key
   await documents.delete(draft.id)
   const dryRun = await sweepOrphans(dataSource, { backend: 'documents' })
   console.log(`   dry run: ${dryRun.scanned} objects listed, ${dryRun.referenced} referenced, ${dryRun.orphans.length} orphan(s): ${dryRun.orphans.map((o) => o.path).join(', ')}`)

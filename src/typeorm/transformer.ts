@@ -34,7 +34,7 @@ export class StoredObjectTransformer implements ValueTransformer {
   to(value: unknown): unknown {
     if (value === null || value === undefined) return value
     if (FileObject.isFileObject(value)) return value.toJSON()
-    if (Array.isArray(value)) return value.map((item) => (FileObject.isFileObject(item) ? item.toJSON() : item))
+    if (Array.isArray(value)) return (value as unknown[]).map((item) => (FileObject.isFileObject(item) ? item.toJSON() : item))
     return value
   }
 
