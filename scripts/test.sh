@@ -36,6 +36,9 @@ step "ESLint: the TypeScript (type-aware) and the JavaScript (npm run lint)"
 npx eslint .
 # --- end lint
 
+step "Windows: cargo check from Linux (where the target's standard library is installed)"
+bash scripts/windows-check.sh
+
 step "native addon (debug build; cargo rebuilds only what changed)"
 node scripts/build-native.mjs
 
