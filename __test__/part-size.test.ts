@@ -16,12 +16,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GCSStore, LocalStore, MemoryStore, StorageError } from '../src/index.js'
 import type { PutOptions, Store } from '../src/index.js'
-import type { S3Server } from './cloud/helpers.js'
-import { gcsOptions, makeS3, rejectsWith, uniquePrefix, useServers } from './cloud/helpers.js'
+import { gcsOptions, makeS3, pendingUploads, rejectsWith, uniquePrefix, useServers } from './cloud/helpers.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -111,19 +109,6 @@ class PartRecorder {
   }
 }
 
-/** Multipart uploads moto still holds open for `key`. */
-async function openUploads(server: S3Server, key: string): Promise<number> {
-  const client = new S3Client({
-    endpoint: server.endpoint, region: server.region, forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  })
-  try {
-    const out = await client.send(new ListMultipartUploadsCommand({ Bucket: server.bucket, Prefix: key }))
-    return (out.Uploads ?? []).filter((u) => u.Key === key).length
-  } finally {
-    client.destroy()
-  }
-}
 
 describe('part sizes on a 10 000-part backend (GCS emulator, watched through a proxy)', () => {
   const recorder = new PartRecorder()
@@ -189,7 +174,7 @@ describe('contentLength on S3', () => {
     const err = await rejectsWith(store.put(key, pieces(data, MiB), { contentLength: 12 * MiB, concurrency: 2 }), 'INVALID_CONFIG')
     expect(err.message).toMatch(/longer than contentLength/)
     await rejectsWith(store.head(key), 'NOT_FOUND')
-    expect(await openUploads(moto(), key)).toBe(0)
+    expect(await pendingUploads(moto(), key)).toBe(0)
   }, 60_000)
 
   it('fewer bytes than declared: INVALID_CONFIG, no object, no open upload', async () => {
@@ -199,7 +184,7 @@ describe('contentLength on S3', () => {
     const err = await rejectsWith(store.put(key, pieces(data, MiB), { contentLength: 12 * MiB }), 'INVALID_CONFIG')
     expect(err.message).toMatch(/ended after 11534336 of contentLength 12582912/)
     await rejectsWith(store.head(key), 'NOT_FOUND')
-    expect(await openUploads(moto(), key)).toBe(0)
+    expect(await pendingUploads(moto(), key)).toBe(0)
   }, 60_000)
 
   it('a short stream under one part and createWriteStream fail the same way', async () => {
@@ -213,7 +198,7 @@ describe('contentLength on S3', () => {
     expect(err).toBeInstanceOf(StorageError)
     expect((err as StorageError).code).toBe('INVALID_CONFIG')
     await rejectsWith(store.head(writable), 'NOT_FOUND')
-    expect(await openUploads(moto(), writable)).toBe(0)
+    expect(await pendingUploads(moto(), writable)).toBe(0)
   }, 60_000)
 
   it('a Buffer whose length differs from contentLength is INVALID_CONFIG up front', async () => {
@@ -221,7 +206,7 @@ describe('contentLength on S3', () => {
     const key = `${uniquePrefix('buffer-mismatch')}/x.bin`
     await rejectsWith(store.put(key, randomBytes(6 * MiB), { contentLength: 6 * MiB - 1 }), 'INVALID_CONFIG')
     await rejectsWith(store.head(key), 'NOT_FOUND')
-    expect(await openUploads(moto(), key)).toBe(0)
+    expect(await pendingUploads(moto(), key)).toBe(0)
   })
 
   it('a Buffer and a stream with contentLength round-trip byte-identical in several parts (s3s-fs)', async () => {

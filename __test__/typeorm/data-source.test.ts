@@ -4,16 +4,13 @@
  * TypeORM's; and a plain `DataSource`, the step forgotten, fails loudly at its first save or load.
  */
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
-import { build } from 'tsup'
 import { DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError, FileObject, MemoryStore, storages, type ObjectStore } from '../../src/index.js'
 import { StoredObjectColumn, StoredObjectDataSource, StoredObjectSubscriber } from '../../src/typeorm/index.js'
-import { lastJsonLine, runNode } from '../fixtures/child-process.js'
+import { bundleLibrary, lastJsonLine, runNode } from '../fixtures/child-process.js'
 import { dataSourceOptions, listKeys, type DatabaseKind } from './databases.js'
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const PROBE = fileURLToPath(new URL('./prototype-probe.mjs', import.meta.url))
 const NAMESPACE = 'stowage_setup'
 const TABLE = 'setup_upload'
@@ -28,25 +25,6 @@ class Upload {
   file!: FileObject | null
 }
 
-/** `src/typeorm/index.ts` as one ES module a plain `node` can import, in `.test-tmp/` (see child-process.ts). */
-async function bundleTypeormEntry(name: string): Promise<string> {
-  const outDir = join(REPO, '.test-tmp')
-  await build({
-    config: false,
-    entry: { [name]: join(REPO, 'src/typeorm/index.ts') },
-    format: ['esm'],
-    outDir,
-    outExtension: () => ({ js: '.mjs' }),
-    external: ['typeorm', 'reflect-metadata'],
-    splitting: false,
-    dts: false,
-    sourcemap: false,
-    clean: false,
-    silent: true,
-    target: 'node20',
-  })
-  return join(outDir, `${name}.mjs`)
-}
 
 interface ProbeReport {
   sameTypeorm: boolean
@@ -59,7 +37,7 @@ interface ProbeReport {
 
 describe('importing stowage/typeorm', () => {
   it('leaves DataSource and DataSource.prototype untouched, in a process of its own', async () => {
-    const library = await bundleTypeormEntry('stowage-typeorm-prototype-probe')
+    const library = await bundleLibrary('stowage-typeorm-prototype-probe', { entry: 'src/typeorm/index.ts', external: ['typeorm', 'reflect-metadata'] })
     const child = await runNode(PROBE, [library], { timeoutMs: 30_000 })
     expect(child.code, child.stderr).toBe(0)
     const report = lastJsonLine<ProbeReport>(child.stdout)
