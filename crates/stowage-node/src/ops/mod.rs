@@ -12,5 +12,7 @@ pub mod head;
 pub mod list;
 pub mod list_with_delimiter;
 pub mod put;
+pub mod presigned_multipart;
 pub mod rename;
 pub mod sign;
+pub mod sign_post;
