@@ -15,8 +15,8 @@ use object_store::{ClientOptions, StaticCredentialProvider};
 use serde::Deserialize;
 
 use crate::capabilities::Capabilities;
-use crate::sign::object_store_signer::ObjectStoreSigner;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::sign::object_store_signer::ObjectStoreSigner;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::GCS_LIMITS;
 
