@@ -7,9 +7,18 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { BENCH_DEPS, BENCH_PY_DEPS } from './config.mjs'
 
-/** Installs BENCH_DEPS into bench/.deps when missing or at another version; returns which load. */
+/**
+ * Whether a pinned peer is there to measure: its version, or why its rows are marked not run.
+ * @typedef {{ ok: boolean, version?: string, python?: string, reason?: string }} PeerStatus
+ */
+
+/**
+ * Installs BENCH_DEPS into bench/.deps when missing or at another version; returns which load.
+ * @returns {Record<string, PeerStatus>}
+ */
 export function ensureDeps(benchDir, log) {
   const deps = path.join(benchDir, '.deps')
+  /** @type {Record<string, PeerStatus>} */
   const available = {}
   for (const [name, version] of Object.entries(BENCH_DEPS)) {
     const pkg = path.join(deps, 'node_modules', name, 'package.json')
@@ -44,7 +53,7 @@ export const venvPython = (benchDir) => path.join(benchDir, '.deps', 'venv', pro
  * installs BENCH_PY_DEPS into it from PyPI with its pip, when missing or at another version.
  * Never throws: without Python, the venv module or the package, the Python peers' rows are
  * marked not run with the reason.
- * @returns {Record<string, { ok: boolean, version?: string, python?: string, reason?: string }>}
+ * @returns {Record<string, PeerStatus>}
  */
 export function ensurePython(benchDir, log) {
   const python = venvPython(benchDir)
@@ -64,6 +73,7 @@ export function ensurePython(benchDir, log) {
     }
   }
   const pythonVersion = run(python, ['-c', 'import sys; print(sys.version.split()[0])']).stdout?.trim()
+  /** @type {Record<string, PeerStatus>} */
   const available = {}
   for (const [name, version] of Object.entries(BENCH_PY_DEPS)) {
     const installed = () => run(python, ['-c', `import importlib.metadata as m; print(m.version(${JSON.stringify(name)}))`]).stdout?.trim()
