@@ -244,6 +244,20 @@ def presigning(method):
     return {"prepare": prepare, "warmup": warmup, "run": run}
 
 
+def read_one(method, warm, path, size, unit):
+    """One call of the adapter's `method` on `path` (warmed up on `warm`), checked against cfg[size]."""
+
+    async def warmup(ctx):
+        await getattr(ctx.lib, method)(warm)
+
+    async def run(ctx):
+        n = await getattr(ctx.lib, method)(path)
+        expect("read", n, ctx.cfg[size])
+        return {unit: n}
+
+    return {"warmup": warmup, "run": run}
+
+
 async def large_put_mem_prepare(ctx):
     ctx.buf = payload(ctx.cfg["largeBytes"])
 
@@ -268,16 +282,6 @@ async def large_put_file_run(ctx):
     return {"bytes": ctx.cfg["largeBytes"]}
 
 
-async def large_get_mem_warmup(ctx):
-    await ctx.lib.get_bytes("fixtures/warm/0")
-
-
-async def large_get_mem_run(ctx):
-    n = await ctx.lib.get_bytes("fixtures/large")
-    expect("got", n, ctx.cfg["largeBytes"])
-    return {"bytes": n}
-
-
 async def large_get_file_prepare(ctx):
     ctx.out = os.path.join(ctx.paths["tmp"], f"download-{LIB}.bin")
 
@@ -292,16 +296,6 @@ async def large_get_file_run(ctx):
     os.remove(ctx.out)
     expect("wrote", n, ctx.cfg["largeBytes"])
     return {"bytes": n}
-
-
-async def list_warmup(ctx):
-    await ctx.lib.list("fixtures/warm")
-
-
-async def list_run(ctx):
-    n = await ctx.lib.list("fixtures/list")
-    expect("listed", n, ctx.cfg["listCount"])
-    return {"ops": n}
 
 
 def clean_local(ctx):
@@ -330,32 +324,22 @@ async def local_large_put_run(ctx):
     return {"bytes": n}
 
 
-async def local_large_get_warmup(ctx):
-    await ctx.lib.get_drain(key("fixtures/small", 0))
-
-
-async def local_large_get_run(ctx):
-    n = await ctx.lib.get_drain("fixtures/large")
-    expect("read", n, ctx.cfg["localLargeBytes"])
-    return {"bytes": n}
-
-
 WORKLOADS = {
     "s3-large-put-mem": {"prepare": large_put_mem_prepare, "warmup": large_put_mem_warmup, "run": large_put_mem_run},
     "s3-large-put-file": {"warmup": large_put_file_warmup, "run": large_put_file_run},
-    "s3-large-get-mem": {"warmup": large_get_mem_warmup, "run": large_get_mem_run},
+    "s3-large-get-mem": read_one("get_bytes", "fixtures/warm/0", "fixtures/large", "largeBytes", "bytes"),
     "s3-large-get-file": {"prepare": large_get_file_prepare, "warmup": large_get_file_warmup, "run": large_get_file_run},
     "s3-small-put": small_put("smallCount", "smallConcurrency", "smallBytes"),
     "s3-small-get": small_get("smallCount", "smallConcurrency", "smallBytes"),
     "s3-range": ranges("rangeCount", "rangeConcurrency"),
     "s3-range-cog": ranges("cogCount", "cogConcurrency"),
-    "s3-list": {"warmup": list_warmup, "run": list_run},
+    "s3-list": read_one("list", "fixtures/warm", "fixtures/list", "listCount", "ops"),
     "presign": presigning("presign"),
     "presign-one": presigning("presign_each"),
     "local-small-put": {**small_put("localSmallCount", "localConcurrency", "localSmallBytes"), "prepare": local_small_put_prepare},
     "local-small-get": small_get("localSmallCount", "localConcurrency", "localSmallBytes"),
     "local-large-put": {"prepare": local_large_put_prepare, "warmup": local_large_put_warmup, "run": local_large_put_run},
-    "local-large-get": {"warmup": local_large_get_warmup, "run": local_large_get_run},
+    "local-large-get": read_one("get_drain", key("fixtures/small", 0), "fixtures/large", "localLargeBytes", "bytes"),
     "memory-small-put": small_put("smallCount", "smallConcurrency", "smallBytes"),
     "memory-small-get": small_get("smallCount", "smallConcurrency", "smallBytes", prefix="small", fill=True),
 }
