@@ -57,18 +57,20 @@ export const venvPython = (benchDir) => path.join(benchDir, '.deps', 'venv', pro
  */
 export function ensurePython(benchDir, log) {
   const python = venvPython(benchDir)
+  const venv = path.dirname(path.dirname(python))
   const run = (cmd, args) => spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' })
   const last = (r) => (r.error?.message ?? `${r.stderr}${r.stdout}`.trim().split('\n').slice(-2).join(' ')) || `exit ${r.status}`
   const all = (reason) => Object.fromEntries(Object.keys(BENCH_PY_DEPS).map((name) => [name, { ok: false, reason }]))
   if (!fs.existsSync(python)) {
     const system = process.env.STOWAGE_BENCH_PYTHON || 'python3'
     log(`making a Python virtualenv in bench/.deps/venv with ${system} (first run)`)
-    fs.rmSync(path.dirname(path.dirname(python)), { recursive: true, force: true }) // a half-made one
-    const r = run(system, ['-m', 'venv', path.dirname(path.dirname(python))])
+    fs.rmSync(venv, { recursive: true, force: true }) // a half-made one
+    const r = run(system, ['-m', 'venv', venv])
     if (r.status !== 0) {
-      const reason = `\`${system} -m venv\` failed (${last(r)}); on Debian/Ubuntu: apt-get install python3-venv`
+      const hint = r.error ? 'install Python 3 or name one with STOWAGE_BENCH_PYTHON' : 'on Debian/Ubuntu: apt-get install python3-venv'
+      const reason = `\`${system} -m venv\` failed (${last(r)}); ${hint}`
       log(`  ${reason}; the Python peers' rows are marked not run`)
-      fs.rmSync(path.dirname(path.dirname(python)), { recursive: true, force: true })
+      fs.rmSync(venv, { recursive: true, force: true })
       return all(reason)
     }
   }
