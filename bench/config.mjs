@@ -13,6 +13,10 @@ export const ISSUE = {
   rangeCount: 5000, // S3: range reads of the first rangeBytes of one object
   rangeBytes: 16 * KiB,
   rangeConcurrency: 256,
+  // obstore's own published workload (geospatial-jeff/pyasyncio-benchmark, cog_header): the first
+  // rangeBytes (16 KiB) of one object, 500 requests in flight; issue 12 asks for it
+  cogCount: 5000,
+  cogConcurrency: 500,
   listCount: 10000, // S3: keys listed
   presignCount: 100000, // GET URLs presigned
   localSmallCount: 10000, // local disk: files put then get
@@ -36,6 +40,7 @@ export const QUICK = {
   largeBytes: 24 * MiB,
   smallCount: 200,
   rangeCount: 300,
+  cogCount: 1000,
   listCount: 1000,
   presignCount: 2000,
   localSmallCount: 1000,
@@ -53,6 +58,8 @@ export const FLAGS = {
   '--range-count': ['rangeCount', 1],
   '--range-kib': ['rangeBytes', KiB],
   '--range-concurrency': ['rangeConcurrency', 1],
+  '--cog-count': ['cogCount', 1],
+  '--cog-concurrency': ['cogConcurrency', 1],
   '--list-count': ['listCount', 1],
   '--presign-count': ['presignCount', 1],
   '--local-small-count': ['localSmallCount', 1],
@@ -66,3 +73,8 @@ export const FLAGS = {
 // bench/.deps (gitignored). opendal is pinned to 0.49.2, the newest release whose
 // linux-x64-gnu binary needs no more than glibc 2.16 (0.49.3 and later need glibc 2.38).
 export const BENCH_DEPS = { opendal: '0.49.2' }
+
+// The Python peers, from PyPI into the virtualenv the bench makes on first run (bench/.deps/venv,
+// setup.mjs ensurePython): obstore, the Python binding of the same object_store crate stowage is
+// built on, at the release issue 12 measured (the newest on PyPI when it was pinned).
+export const BENCH_PY_DEPS = { obstore: '0.12.1' }

@@ -103,20 +103,25 @@ export function checkTargets(rows) {
     out.push({ target: `${w}: ≥ 3× the AWS SDK's ops/s`, met: speed >= 3, detail: `${x(speed)} ${a.library}` })
   }
   {
-    const s = row(rows, 'presign', 'stowage'); const a = row(rows, 'presign', 'aws-sdk'); const one = row(rows, 'presign', 'stowage-signurl')
+    const s = row(rows, 'presign', 'stowage'); const a = row(rows, 'presign', 'aws-sdk'); const one = row(rows, 'presign-one', 'stowage')
     if (s && a) out.push({ target: 'presign: ≥ 10× the AWS SDK\'s rate', met: s.median / a.median >= 10,
       detail: `signUrls (batch) ${x(s.median / a.median)}${one ? `; signUrl one at a time ${x(one.median / a.median)}` : ''}` })
+    const ob = row(rows, 'presign-one', 'obstore'); const dal = row(rows, 'presign-one', 'opendal')
+    if (one && ob && dal) out.push({ target: 'presign-one: signUrl ≥ 2× obstore\'s rate and ≥ 5× OpenDAL\'s', met: ob.speedup >= 2 && dal.speedup >= 5,
+      detail: `${x(ob.speedup)} obstore's sign, ${x(dal.speedup)} OpenDAL's presignRead` })
   }
   for (const w of ['local-small-put', 'local-small-get', 'local-large-put', 'local-large-get']) {
     const s = row(rows, w, 'stowage'); const f = row(rows, w, 'node:fs')
     if (!s || !f) continue
     out.push({ target: `${w}: within 1.25× of node:fs`, met: s.median * 1.25 >= f.median, detail: `node:fs is ${x(f.median / s.median)} stowage` })
   }
-  const behindDal = rows.filter((r) => r.library === 'opendal' && r.speedup != null && r.speedup < 1)
-  const dalRows = rows.filter((r) => r.library === 'opendal' && r.speedup != null)
-  if (dalRows.length) {
-    out.push({ target: 'ahead of OpenDAL\'s Node binding on every row', met: behindDal.length === 0,
-      detail: behindDal.length ? `behind on ${behindDal.map((r) => `${r.workload} (${x(r.speedup)})`).join(', ')}` : `ahead on all ${dalRows.length} rows` })
+  for (const [lib, name] of [['opendal', 'OpenDAL\'s Node binding'], ['obstore', 'Python\'s obstore']]) {
+    const peerRows = rows.filter((r) => r.library === lib && r.speedup != null)
+    const behind = peerRows.filter((r) => r.speedup < 1)
+    if (peerRows.length) {
+      out.push({ target: `ahead of ${name} on every row`, met: behind.length === 0,
+        detail: behind.length ? `behind on ${behind.map((r) => `${r.workload} (${x(r.speedup)})`).join(', ')}` : `ahead on all ${peerRows.length} rows` })
+    }
   }
   const loop = row(rows, 'event-loop-p99', 'stowage')
   if (loop) out.push({ target: 'event-loop p99 < 10 ms during a large upload', met: loop.median < 10, detail: `${loop.median.toFixed(2)} ms` })
@@ -137,7 +142,8 @@ export function markdown(rows, meta, targets, svgName) {
     `libraries interleaved; ${Math.round(meta.elapsedSeconds)} s in all. MB/s = 10⁶ bytes/s. CPU = the process's user + system seconds (every thread) per GiB ` +
     `or per 1 000 operations. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better). ` +
     `\`limit\` = curl making the same requests: the server's ceiling for large transfers; on small requests curl's \`--parallel\` is itself the limit, slower than the native clients (CPU and RSS are curl's). OpenDAL = \`opendal\` ${meta.opendal?.ok ? meta.opendal.version : 'not run'} ` +
-    `(the newest release whose Linux binary loads on glibc 2.36).`)
+    `(the newest release whose Linux binary loads on glibc 2.36). obstore = Python's \`obstore\` ${meta.obstore?.ok ? `${meta.obstore.version} (Python ${meta.obstore.python})` : 'not run'}, ` +
+    `which runs each workload in its own Python process and times its own asyncio loop (bench/README.md); its CPU and RSS are that process's.`)
   lines.push('')
   lines.push('| Workload | Library | Median | Min – max | CPU | Peak RSS | vs stowage |')
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |')

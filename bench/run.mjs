@@ -22,7 +22,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULTS, FLAGS, ISSUE, QUICK } from './config.mjs'
-import { ensureDeps, snapshotNative } from './setup.mjs'
+import { ensureDeps, ensurePython, snapshotNative } from './setup.mjs'
 import { startServers, stopServers } from '../servers/index.mjs'
 import { WORKLOADS } from './workloads/index.mjs'
 import { aggregate, checkTargets, markdown, svg, writeReadme } from './report.mjs'
@@ -54,7 +54,7 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
   log('bench: dist/index.js is missing: run `npm run build` first (and `npm run build:native:release` for real numbers)')
   process.exit(1)
 }
-const deps = ensureDeps(BENCH, log)
+const deps = { ...ensureDeps(BENCH, log), ...ensurePython(BENCH, log) }
 const native = snapshotNative(ROOT, TMP, value('--native') ?? process.env.STOWAGE_BENCH_NATIVE)
 process.env.NAPI_RS_NATIVE_LIBRARY_PATH = native.path
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
@@ -67,7 +67,7 @@ log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model?.trim
 log(`${quick ? 'quick run' : has('--issue-sizes') ? 'full run at the issue\'s sizes' : 'full run'}, ${cfg.runs} runs per row`)
 
 const unavailable = {}
-if (!deps.opendal?.ok) unavailable.opendal = `not run: ${deps.opendal?.reason ?? 'not installed'}`
+for (const peer of ['opendal', 'obstore']) if (!deps[peer]?.ok) unavailable[peer] = `not run: ${deps[peer]?.reason ?? 'not installed'}`
 
 let servers
 try {
@@ -115,7 +115,7 @@ try {
     date: new Date().toISOString(), quick, issueSizes: has('--issue-sizes'), cfg, commit, version, node: process.version,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}`, memoryBytes: os.totalmem(),
     loadBefore, loadAfter, elapsedSeconds: elapsed, native: { profile: native.profile, sha: native.sha, source: path.relative(ROOT, native.source) },
-    server: 'crates/s3-mem-server (in-memory, s3s 0.14) on 127.0.0.1', opendal: deps.opendal,
+    server: 'crates/s3-mem-server (in-memory, s3s 0.14) on 127.0.0.1', opendal: deps.opendal, obstore: deps.obstore,
     titles: Object.fromEntries(plan.map(({ w }) => [w.id, w.title(cfg)])),
   }
   const targetsReport = checkTargets(rows)

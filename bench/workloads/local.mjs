@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { generated, key, pool, randomBytes } from '../util.mjs'
 
-const LIBS = ['stowage', 'node:fs', 'flydrive', 'opendal']
+const LIBS = ['stowage', 'node:fs', 'flydrive', 'opendal', 'obstore']
 const clean = (ctx) => fs.rmSync(path.join(ctx.target.dir, 'put', ctx.libName), { recursive: true, force: true })
 const MiB = 1024 * 1024
 

@@ -1,7 +1,8 @@
-// In memory: stowage's MemoryStore against a Map (the floor) and OpenDAL's memory service.
+// In memory: stowage's MemoryStore against a Map (the floor), OpenDAL's memory service and
+// obstore's MemoryStore.
 import { key, pool, randomBytes } from '../util.mjs'
 
-const LIBS = ['stowage', 'map', 'opendal']
+const LIBS = ['stowage', 'map', 'opendal', 'obstore']
 
 export default [
   {

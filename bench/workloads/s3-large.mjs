@@ -5,9 +5,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { randomBytes } from '../util.mjs'
 import { curlTransfer } from '../limit.mjs'
 
-const LIBS = ['stowage', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'limit']
+const LIBS = ['stowage', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'obstore', 'limit']
 // uploads also with stowage's HTTPS default (bodies not hashed into the signature)
-const PUT_LIBS = ['stowage', 'stowage-unsigned', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'limit']
+const PUT_LIBS = ['stowage', 'stowage-unsigned', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'obstore', 'limit']
 const MiB = 1024 * 1024
 const size = (cfg) => `${Math.round(cfg.largeBytes / MiB)} MiB`
 

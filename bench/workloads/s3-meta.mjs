@@ -5,7 +5,7 @@ export default [
   {
     id: 's3-list',
     title: (cfg) => `S3 list ${cfg.listCount} keys`,
-    target: 's3', unit: 'keys/s', libs: ['stowage', 'aws-sdk', 'flydrive', 'opendal'],
+    target: 's3', unit: 'keys/s', libs: ['stowage', 'aws-sdk', 'flydrive', 'opendal', 'obstore'],
     warmup: (ctx) => ctx.lib.list('fixtures/warm'),
     async run(ctx) {
       const n = await ctx.lib.list('fixtures/list')
@@ -13,16 +13,26 @@ export default [
       return { ops: n }
     },
   },
-  {
-    id: 'presign',
-    title: (cfg) => `presign ${cfg.presignCount} GET URLs`,
-    target: 's3', unit: 'ops/s', libs: ['stowage', 'stowage-signurl', 'aws-sdk', 'flydrive', 'opendal'],
+  presigning({ id: 'presign', method: 'presign', libs: ['stowage', 'aws-sdk', 'flydrive', 'opendal', 'obstore'],
+    title: (cfg) => `presign ${cfg.presignCount} GET URLs` }),
+  presigning({ id: 'presign-one', method: 'presignEach', libs: ['stowage', 'opendal', 'obstore'],
+    title: (cfg) => `presign ${cfg.presignCount} GET URLs, one call each` }),
+]
+
+/**
+ * Presigning presignCount GET URLs with the adapter's `presign` (stowage and obstore: their batch
+ * call; the others have none and sign one URL a call) or `presignEach` (one URL a call, all).
+ * @param {{ id: string, method: 'presign' | 'presignEach', libs: string[], title: (cfg: any) => string }} shape
+ */
+function presigning({ id, method, libs, title }) {
+  return {
+    id, title, target: 's3', unit: 'ops/s', libs,
     async prepare(ctx) { ctx.keys = Array.from({ length: ctx.cfg.presignCount }, (_, i) => key('fixtures/small', i)) },
-    warmup: (ctx) => ctx.lib.presign(ctx.keys.slice(0, 1000)),
+    warmup: (ctx) => ctx.lib[method](ctx.keys.slice(0, 1000)),
     async run(ctx) {
-      const n = await ctx.lib.presign(ctx.keys)
+      const n = await ctx.lib[method](ctx.keys)
       if (n !== ctx.keys.length) throw new Error(`signed ${n} URLs, expected ${ctx.keys.length}`)
       return { ops: n }
     },
-  },
-]
+  }
+}

@@ -1,8 +1,9 @@
-// Many small objects at high concurrency, and obstore's headline: range reads of one object.
+// Many small objects at high concurrency, and obstore's headline: range reads of one object (at
+// our concurrency, and at its own benchmark's).
 import { key, pool, randomBytes } from '../util.mjs'
 import { curlMany } from '../limit.mjs'
 
-const LIBS = ['stowage', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'limit']
+const LIBS = ['stowage', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'obstore', 'limit']
 const kib = (n) => `${n / 1024} KiB`
 
 export default [
@@ -35,21 +36,31 @@ export default [
     limit: (ctx) => curlMany(ctx, { method: 'GET', count: ctx.cfg.smallCount, concurrency: ctx.cfg.smallConcurrency,
       key: (i) => key('fixtures/small', i) }),
   },
-  {
-    id: 's3-range',
-    title: (cfg) => `S3 ${cfg.rangeCount} range reads of ${kib(cfg.rangeBytes)}, c${cfg.rangeConcurrency}`,
+  rangeReads({ id: 's3-range', count: 'rangeCount', concurrency: 'rangeConcurrency',
+    title: (cfg) => `S3 ${cfg.rangeCount} range reads of ${kib(cfg.rangeBytes)}, c${cfg.rangeConcurrency}` }),
+  rangeReads({ id: 's3-range-cog', count: 'cogCount', concurrency: 'cogConcurrency',
+    title: (cfg) => `S3 ${cfg.cogCount} reads of the first ${kib(cfg.rangeBytes)}, c${cfg.cogConcurrency} (obstore's benchmark)` }),
+]
+
+/**
+ * `cfg[count]` reads of the first rangeBytes of one object, `cfg[concurrency]` in flight.
+ * @param {{ id: string, count: string, concurrency: string, title: (cfg: any) => string }} shape
+ */
+function rangeReads({ id, count, concurrency, title }) {
+  return {
+    id, title,
     target: 's3', unit: 'ops/s', libs: LIBS.filter((l) => l !== 'flydrive'), // flydrive has no range reads
-    concurrency: (cfg) => cfg.rangeConcurrency,
-    warmup: (ctx) => pool(64, ctx.cfg.rangeConcurrency, () => ctx.lib.getRange('fixtures/large', 0, ctx.cfg.rangeBytes)),
+    concurrency: (cfg) => cfg[concurrency],
+    warmup: (ctx) => pool(64, ctx.cfg[concurrency], () => ctx.lib.getRange('fixtures/large', 0, ctx.cfg.rangeBytes)),
     async run(ctx) {
       const want = ctx.cfg.rangeBytes
-      await pool(ctx.cfg.rangeCount, ctx.cfg.rangeConcurrency, async () => {
+      await pool(ctx.cfg[count], ctx.cfg[concurrency], async () => {
         const n = await ctx.lib.getRange('fixtures/large', 0, want)
         if (n !== want) throw new Error(`got ${n} bytes, expected ${want}`)
       })
-      return { ops: ctx.cfg.rangeCount }
+      return { ops: ctx.cfg[count] }
     },
-    limit: (ctx) => curlMany(ctx, { method: 'GET', count: ctx.cfg.rangeCount, concurrency: ctx.cfg.rangeConcurrency,
+    limit: (ctx) => curlMany(ctx, { method: 'GET', count: ctx.cfg[count], concurrency: ctx.cfg[concurrency],
       key: () => 'fixtures/large', range: `0-${ctx.cfg.rangeBytes - 1}` }),
-  },
-]
+  }
+}
