@@ -16,7 +16,7 @@ try {
     const r = await wl.limit(ctx)
     measured = { seconds: (performance.now() - t0) / 1e3, ...r }
   } else {
-    const mod = await import(`./libs/${job.lib === 'node:fs' ? 'fs' : job.lib}.mjs`)
+    const mod = await import(`./libs/${job.lib.replace(/^node:/, '')}.mjs`) // node:fs -> libs/fs.mjs
     const concurrency = wl.concurrency?.(job.cfg) ?? 64
     ctx.lib = await mod.open(job.target, { concurrency })
     await wl.prepare?.(ctx)
