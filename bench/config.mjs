@@ -23,6 +23,7 @@ export const ISSUE = {
   localSmallBytes: 4 * KiB,
   localConcurrency: 64,
   localLargeBytes: 1024 * MiB, // local disk: one file put and get (streamed)
+  localBufferBytes: 128 * MiB, // local disk: one Buffer put, then read back whole (issue 12)
   timeoutSec: 600, // per measured process
 }
 
@@ -66,6 +67,7 @@ export const FLAGS = {
   '--local-small-kib': ['localSmallBytes', KiB],
   '--local-concurrency': ['localConcurrency', 1],
   '--local-large-mib': ['localLargeBytes', MiB],
+  '--local-buffer-mib': ['localBufferBytes', MiB],
   '--timeout': ['timeoutSec', 1],
 }
 

@@ -16,7 +16,7 @@ try {
     const r = await wl.limit(ctx)
     measured = { seconds: (performance.now() - t0) / 1e3, ...r }
   } else {
-    const mod = await import(`./libs/${job.lib === 'node:fs' ? 'fs' : job.lib}.mjs`)
+    const mod = await import(`./libs/${job.lib.replace(/^node:/, '')}.mjs`) // node:fs -> libs/fs.mjs
     // a peer in another language (libs/obstore.mjs) runs these same phases in its own process
     // and times its own loop, so the pipe to it is not in the measurement
     measured = mod.measure ? await mod.measure(job) : await measureHere(mod)

@@ -324,6 +324,23 @@ async def local_large_put_run(ctx):
     return {"bytes": n}
 
 
+async def local_buffer_prepare(ctx):
+    clean_local(ctx)
+    ctx.buf = payload(ctx.cfg["localBufferBytes"])
+
+
+async def local_buffer_warmup(ctx):
+    await ctx.lib.put_bytes(f"put/{LIB}/buffer-warm", ctx.buf[:MiB])
+
+
+async def local_buffer_run(ctx):
+    k = f"put/{LIB}/buffer"
+    await ctx.lib.put_bytes(k, ctx.buf)
+    n = await ctx.lib.get_bytes(k)
+    expect("read back", n, len(ctx.buf))
+    return {"bytes": n}
+
+
 WORKLOADS = {
     "s3-large-put-mem": {"prepare": large_put_mem_prepare, "warmup": large_put_mem_warmup, "run": large_put_mem_run},
     "s3-large-put-file": {"warmup": large_put_file_warmup, "run": large_put_file_run},
@@ -339,6 +356,7 @@ WORKLOADS = {
     "local-small-put": {**small_put("localSmallCount", "localConcurrency", "localSmallBytes"), "prepare": local_small_put_prepare},
     "local-small-get": small_get("localSmallCount", "localConcurrency", "localSmallBytes"),
     "local-large-put": {"prepare": local_large_put_prepare, "warmup": local_large_put_warmup, "run": local_large_put_run},
+    "local-buffer-put-get": {"prepare": local_buffer_prepare, "warmup": local_buffer_warmup, "run": local_buffer_run},
     "local-large-get": read_one("get_drain", key("fixtures/small", 0), "fixtures/large", "localLargeBytes", "bytes"),
     "memory-small-put": small_put("smallCount", "smallConcurrency", "smallBytes"),
     "memory-small-get": small_get("smallCount", "smallConcurrency", "smallBytes", prefix="small", fill=True),

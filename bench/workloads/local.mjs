@@ -1,9 +1,11 @@
-// Local disk: many small files, and one large file streamed in and out.
+// Local disk: many small files, one large file streamed in and out, and one large Buffer put
+// and read back whole. `node:fs-atomic` writes as LocalStore does (temporary file, then rename:
+// the same guarantee); `node:fs` is plain `writeFile`, which a reader may see half-written.
 import fs from 'node:fs'
 import path from 'node:path'
 import { generated, key, pool, randomBytes } from '../util.mjs'
 
-const LIBS = ['stowage', 'node:fs', 'flydrive', 'opendal', 'obstore']
+const LIBS = ['stowage', 'node:fs-atomic', 'node:fs', 'flydrive', 'opendal', 'obstore']
 const clean = (ctx) => fs.rmSync(path.join(ctx.target.dir, 'put', ctx.libName), { recursive: true, force: true })
 const MiB = 1024 * 1024
 
@@ -43,6 +45,20 @@ export default [
       await ctx.lib.putStream(`put/${ctx.libName}/large`, generated(ctx.cfg.localLargeBytes))
       const n = fs.statSync(path.join(ctx.target.dir, 'put', ctx.libName, 'large')).size
       if (n !== ctx.cfg.localLargeBytes) throw new Error(`wrote ${n} bytes, expected ${ctx.cfg.localLargeBytes}`)
+      return { bytes: n }
+    },
+  },
+  {
+    id: 'local-buffer-put-get',
+    title: (cfg) => `local put + get ${cfg.localBufferBytes / MiB} MiB (Buffer)`,
+    target: 'local', unit: 'MB/s', libs: LIBS,
+    async prepare(ctx) { clean(ctx); ctx.buf = randomBytes(ctx.cfg.localBufferBytes, 11) },
+    warmup: (ctx) => ctx.lib.putBytes(`put/${ctx.libName}/buffer-warm`, ctx.buf.subarray(0, MiB)),
+    async run(ctx) {
+      const k = `put/${ctx.libName}/buffer`
+      await ctx.lib.putBytes(k, ctx.buf)
+      const n = await ctx.lib.getBytes(k)
+      if (n !== ctx.buf.length) throw new Error(`read ${n} bytes back, expected ${ctx.buf.length}`)
       return { bytes: n }
     },
   },

@@ -1,12 +1,15 @@
 //! `head`: an object's metadata, without its bytes.
 
+use std::sync::Arc;
+
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
 use object_store::ObjectStoreExt;
 
+use crate::error::StorageResult;
 use crate::meta::NativeObjectMeta;
-use crate::store::NativeStore;
+use crate::store::{NativeStore, StoreInner};
 
 #[napi]
 impl NativeStore {
@@ -17,10 +20,15 @@ impl NativeStore {
         env: &'env Env,
         path: String,
     ) -> napi::Result<PromiseRaw<'env, NativeObjectMeta>> {
-        let inner = self.inner.clone();
-        self.run(env, async move {
-            let path = inner.key(&path)?;
-            Ok(inner.store.head(&path).await?.into())
-        })
+        self.run(env, head_object(self.inner.clone(), path))
     }
+}
+
+/// The work of `head`, whichever runtime starts it (see `runtime/comparison.rs`).
+pub(crate) async fn head_object(
+    inner: Arc<StoreInner>,
+    path: String,
+) -> StorageResult<NativeObjectMeta> {
+    let path = inner.key(&path)?;
+    Ok(inner.store.head(&path).await?.into())
 }

@@ -2,6 +2,8 @@
 //! threads, the panic guard and cancellation.
 
 pub mod cancel;
+#[cfg(feature = "runtime-comparison")]
+pub mod comparison;
 pub mod file_threads;
 pub mod guard;
 pub mod promise;
