@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { checkContentType, sniffContentType } from '../src/content-sniff.js'
+import { ContentInspector, IMAGE_HEADER_BYTES, inspectedSource } from '../src/content-check.js'
+import { SNIFF_BYTES, checkContentType, sniffContentType } from '../src/content-sniff.js'
 import { FileValidationError, type FileValidationCode } from '../src/file-validation.js'
 import { gif, jpeg, pdf, png } from './fixtures/images.js'
 
@@ -76,5 +77,74 @@ describe('checkContentType', () => {
     expect(await sniffContentType(zip)).toBe('application/zip')
     await checkContentType(zip, { contentType: docx, allowedContentTypes: [docx] })
     expect(await refusal(checkContentType(zip, { contentType: 'image/png' }))).toBe('CONTENT_MISMATCH')
+  })
+})
+
+describe('inspectedSource', () => {
+  async function* chunks(bytes: Buffer, size: number, pulled: { n: number }): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < bytes.length; at += size) {
+      const chunk = bytes.subarray(at, at + size)
+      pulled.n += chunk.length
+      yield chunk
+    }
+  }
+
+  async function drain(source: AsyncIterable<Uint8Array>): Promise<{ received: number; error: unknown }> {
+    let received = 0
+    try {
+      for await (const chunk of source) received += chunk.byteLength
+      return { received, error: undefined }
+    } catch (error) {
+      return { received, error }
+    }
+  }
+
+  it('passes the content through unchanged once its first bytes pass', async () => {
+    const bytes = Buffer.concat([png(8, 8), Buffer.alloc(100_000, 1)])
+    const inspector = new ContentInspector({ contentType: 'image/png' }, { allowedContentTypes: ['image/*'], maxImageWidth: 8 })
+    const out: Uint8Array[] = []
+    for await (const chunk of inspectedSource(chunks(bytes, 1000, { n: 0 }), inspector)) out.push(chunk)
+    expect(Buffer.concat(out).equals(bytes)).toBe(true)
+    // Shorter than the sniffed head: checked as the whole content at its end.
+    const small = png(2, 2)
+    const whole: Uint8Array[] = []
+    for await (const chunk of inspectedSource(chunks(small, 7, { n: 0 }), new ContentInspector({ contentType: 'image/png' }, { maxImageHeight: 2 }))) whole.push(chunk)
+    expect(Buffer.concat(whole).equals(small)).toBe(true)
+  })
+
+  it('refuses before the consumer received a byte, having read only the head', async () => {
+    const pulled = { n: 0 }
+    const bytes = Buffer.concat([pdf(), Buffer.alloc(4 * 1024 * 1024)])
+    const inspector = new ContentInspector({ contentType: 'image/png', filename: 'x.png' }, { allowedContentTypes: ['image/png'] })
+    const { received, error } = await drain(inspectedSource(chunks(bytes, 4096, pulled), inspector))
+    expect(received).toBe(0)
+    expect((error as FileValidationError).code).toBe('CONTENT_MISMATCH')
+    expect(inspector.refusal).toBe(error)
+    expect(pulled.n).toBe(SNIFF_BYTES)
+  })
+
+  it('reads a JPEG header as far as its frame, in small chunks too, and no further than IMAGE_HEADER_BYTES', async () => {
+    const limits = { maxImageWidth: 1000, maxImageHeight: 1000 }
+    const late = Buffer.concat([jpeg(2000, 10, 200_000), Buffer.alloc(2 * 1024 * 1024)])
+    const pulled = { n: 0 }
+    const refused = await drain(inspectedSource(chunks(late, 512, pulled), new ContentInspector({ contentType: 'image/jpeg' }, limits)))
+    expect(refused.received).toBe(0)
+    expect((refused.error as FileValidationError).message).toMatch(/2000x10 pixels, over the limit of 1000x1000/)
+    expect(pulled.n).toBeLessThanOrEqual(2 * 200_000)
+    // A frame header past 1 MiB is never reached: the image is refused as unreadable.
+    const hidden = Buffer.concat([jpeg(10, 10, IMAGE_HEADER_BYTES + 10_000)])
+    const unread = { n: 0 }
+    const unreadable = await drain(inspectedSource(chunks(hidden, 64 * 1024, unread), new ContentInspector({ contentType: 'image/jpeg' }, limits)))
+    expect((unreadable.error as FileValidationError).code).toBe('IMAGE_TOO_LARGE')
+    expect((unreadable.error as Error).message).toMatch(/could not be read from its first 1048576 bytes/)
+    expect(unread.n).toBeLessThan(IMAGE_HEADER_BYTES + 64 * 1024)
+  })
+
+  it('applies image limits to images only', async () => {
+    const csv = Buffer.from('w,h\n5000,5000\n')
+    const inspector = new ContentInspector({ contentType: 'text/csv' }, { maxImageWidth: 1 })
+    expect(await inspector.inspect(csv, true)).toBe(true)
+    expect(await refusal(new ContentInspector({ contentType: 'image/gif' }, { maxImageHeight: 9 }).inspect(gif(3, 10), true))).toBe('IMAGE_TOO_LARGE')
+    expect(await new ContentInspector({ contentType: 'image/gif' }, { maxImageWidth: 3, maxImageHeight: 10 }).inspect(gif(3, 10), true)).toBe(true)
   })
 })
