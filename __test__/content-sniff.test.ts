@@ -140,6 +140,15 @@ describe('inspectedSource', () => {
     expect(unread.n).toBeLessThan(IMAGE_HEADER_BYTES + 64 * 1024)
   })
 
+  it('measures an image as displayed: an EXIF orientation that turns it swaps width and height', async () => {
+    const sideways = jpeg(100, 50, 0, 6) // stored 100x50, displayed 50x100
+    expect(await sniffContentType(sideways)).toBe('image/jpeg')
+    expect(await new ContentInspector({ contentType: 'image/jpeg' }, { maxImageWidth: 50, maxImageHeight: 100 }).inspect(sideways, true)).toBe(true)
+    const code = await refusal(new ContentInspector({ contentType: 'image/jpeg' }, { maxImageHeight: 60 }).inspect(sideways, true))
+    expect(code).toBe('IMAGE_TOO_LARGE')
+    expect(await new ContentInspector({ contentType: 'image/jpeg' }, { maxImageHeight: 60 }).inspect(jpeg(100, 50, 0, 1), true)).toBe(true)
+  })
+
   it('applies image limits to images only', async () => {
     const csv = Buffer.from('w,h\n5000,5000\n')
     const inspector = new ContentInspector({ contentType: 'text/csv' }, { maxImageWidth: 1 })
