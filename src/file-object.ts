@@ -251,10 +251,9 @@ export class FileObject {
       await inspector.inspect(toBuffer(pending.content), true)
     } else if (pending.kind === 'path') {
       const head = createReadStream(pending.path, { end: IMAGE_HEADER_BYTES - 1, highWaterMark: 64 * 1024 })
-      // Reading the head through the same gate as save(): drained, it has run every check.
-      for await (const _chunk of inspectedSource(head, inspector)) {
-        // nothing to do with the bytes here
-      }
+      // The same gate as save(): its first chunk comes out once every check has passed (a
+      // refusal throws), and leaving then closes the file without reading the rest of the head.
+      for await (const _passed of inspectedSource(head, inspector)) break
     }
   }
 

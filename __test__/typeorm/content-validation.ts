@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm'
@@ -180,6 +180,22 @@ export function describeContentValidation(kind: DatabaseKind): void {
       const tall = countingSource(jpeg(100, 5000, 300_000), { zeros: 5 * MiB })
       await expectRefused({ avatar: new FileObject({ filename: 'tall.jpg', content: tall.source }) }, 'IMAGE_TOO_LARGE', /100x5000/)
       expect(tall.pulled()).toBeLessThan(600 * 1024)
+    })
+
+    it('checks a file on disk (sourcePath) from its first bytes before uploading it', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'stowage-content-source-'))
+      try {
+        const wide = join(dir, 'wide.png')
+        await writeFile(wide, Buffer.concat([png(2000, 2), Buffer.alloc(300_000)]))
+        await expectRefused({ avatar: new FileObject({ sourcePath: wide }) }, 'IMAGE_TOO_LARGE', /2000x2 pixels/)
+        const fine = join(dir, 'fine.gif')
+        await writeFile(fine, gif(640, 480))
+        const saved = await profiles.save(Object.assign(new Profile(), { avatar: new FileObject({ sourcePath: fine }) }))
+        expect(saved.avatar.contentType).toBe('image/gif')
+        expect(await listKeys(target.store)).toEqual([saved.avatar.key])
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
     })
 
     it('refuses a 50 MiB stream over a 1 MiB maxSize after reading little more than 1 MiB', async () => {
