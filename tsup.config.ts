@@ -14,4 +14,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   external: ['typeorm', 'reflect-metadata'],
+  // file-type is ESM only: bundled, it loads from this CommonJS build on every Node 20 (a
+  // require() of it needs 20.19+, and tsup turns a dynamic import() into a require()).
+  noExternal: ['file-type'],
 })

@@ -6,7 +6,8 @@ import { basename } from 'node:path'
 import type { Readable } from 'node:stream'
 import type MimeTypes from 'mime-types'
 import { ChecksumTally, hashingSource } from './checksum.js'
-import { fileTooLarge } from './file-validation.js'
+import { ContentInspector, IMAGE_HEADER_BYTES, checksContent, inspectedSource } from './content-check.js'
+import { checkFileConstraints, fileTooLarge, type FileConstraints } from './file-validation.js'
 import type { ObjectStore, PutOptions, PutResult } from './types.js'
 import { storages } from './registry.js'
 
@@ -60,10 +61,15 @@ export interface FileObjectJSON {
 
 /** Options of {@link FileObject.save}. */
 export interface FileSaveOptions
-  extends Pick<PutOptions, 'signal' | 'chunkSize' | 'concurrency' | 'mode' | 'cacheControl' | 'contentDisposition'> {
+  extends Pick<PutOptions, 'signal' | 'chunkSize' | 'concurrency' | 'mode' | 'cacheControl' | 'contentDisposition'>,
+    FileConstraints {
   /** Called as bytes go up; `total` is set when the size is known in advance. */
   onProgress?: (progress: { loaded: number; total?: number }) => void
-  /** Refuse (and abort the upload of) content larger than this many bytes. */
+  /**
+   * Refuse (and abort the upload of) content larger than this many bytes. With
+   * `allowedContentTypes`, `maxImageWidth` or `maxImageHeight`, the first bytes are checked
+   * before any reaches the store; a refusal is a `FileValidationError`.
+   */
   maxSize?: number
 }
 
@@ -228,6 +234,30 @@ export class FileObject {
   }
 
   /**
+   * Checks the pending content against `constraints` as far as it can without uploading: the
+   * known size and the declared type, and, for bytes in memory or a file on disk, the content's
+   * format and image dimensions from its first bytes. A stream is checked by `save()` as it is
+   * read. Throws a `FileValidationError`.
+   * @internal used by `@StoredObjectColumn`'s subscriber, so that no file of a save is uploaded
+   * while another can still be refused
+   */
+  async checkPending(constraints: FileConstraints): Promise<void> {
+    const pending = this.#pending
+    if (pending === undefined) return
+    checkFileConstraints(this, await this.pendingSize(), constraints)
+    if (!checksContent(constraints)) return
+    const inspector = new ContentInspector(this, constraints)
+    if (pending.kind === 'content' && isByteContent(pending.content)) {
+      await inspector.inspect(toBuffer(pending.content), true)
+    } else if (pending.kind === 'path') {
+      const head = createReadStream(pending.path, { end: IMAGE_HEADER_BYTES - 1, highWaterMark: 64 * 1024 })
+      // The same gate as save(): its first chunk comes out once every check has passed (a
+      // refusal throws), and leaving then closes the file without reading the rest of the head.
+      for await (const _passed of inspectedSource(head, inspector)) break
+    }
+  }
+
+  /**
    * Fills in the store and key prefix a column gives, for a file not yet uploaded. The key is
    * only re-prefixed when it was generated, never when the caller chose it.
    * @internal used by `@StoredObjectColumn`'s subscriber
@@ -253,21 +283,37 @@ export class FileObject {
     const store = this.store
     const tally = new ChecksumTally()
     const limit = { maxSize: opts.maxSize, filename: this.filename }
+    const inspector = checksContent(opts) ? new ContentInspector(this, opts) : undefined
     let body: Buffer | AsyncIterable<Uint8Array>
     let total: number | undefined
     if (pending.kind === 'content' && isByteContent(pending.content)) {
       body = toBuffer(pending.content)
       total = body.byteLength
       if (opts.maxSize !== undefined && total > opts.maxSize) throw fileTooLarge(this.filename, total, opts.maxSize)
+      await inspector?.inspect(body, true)
       tally.update(body)
-    } else if (pending.kind === 'path') {
-      total = (await stat(pending.path)).size
-      if (opts.maxSize !== undefined && total > opts.maxSize) throw fileTooLarge(this.filename, total, opts.maxSize)
-      body = hashingSource(createReadStream(pending.path, { highWaterMark: 1024 * 1024 }), tally, limit)
     } else {
-      body = hashingSource(asAsyncIterable(pending.content), tally, limit)
+      let source: AsyncIterable<unknown>
+      if (pending.kind === 'path') {
+        total = (await stat(pending.path)).size
+        if (opts.maxSize !== undefined && total > opts.maxSize) throw fileTooLarge(this.filename, total, opts.maxSize)
+        source = createReadStream(pending.path, { highWaterMark: 1024 * 1024 })
+      } else {
+        source = asAsyncIterable(pending.content)
+      }
+      // Counted (and cut at maxSize) before the inspector holds back the first bytes, so a
+      // refusal by either comes before the store has received anything it would keep.
+      body = hashingSource(source, tally, limit)
+      if (inspector !== undefined) body = inspectedSource(body, inspector)
     }
-    const { onProgress = this.#onProgress, maxSize: _maxSize, ...putOptions } = opts
+    const {
+      onProgress = this.#onProgress,
+      maxSize: _maxSize,
+      allowedContentTypes: _allowed,
+      maxImageWidth: _width,
+      maxImageHeight: _height,
+      ...putOptions
+    } = opts
     let result: PutResult
     try {
       result = await store.put(this.key, body, {
@@ -277,7 +323,7 @@ export class FileObject {
         onProgress: onProgress ? (p) => onProgress({ loaded: p.loaded, total: p.total ?? total }) : undefined,
       })
     } catch (error) {
-      throw tally.refusal ?? error
+      throw tally.refusal ?? inspector?.refusal ?? error
     }
     const meta = await store.head(this.key)
     this.size = tally.size

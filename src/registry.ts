@@ -1,5 +1,6 @@
 import { ConfigError } from './errors.js'
 import { fromUrl } from './from-url.js'
+import { StorageFake } from './storage-fake.js'
 import type { ObjectStore } from './types.js'
 
 /** Options for {@link StorageRegistry.register}. */
@@ -14,6 +15,8 @@ export interface RegisterOptions {
  */
 export class StorageRegistry {
   readonly #stores = new Map<string, ObjectStore>()
+  // The store each faked name had before its first fake, put back by the fake's restore().
+  readonly #originals = new Map<string, ObjectStore>()
 
   /**
    * Registers `store` (or the store `fromUrl(url)` builds) under `name`.
@@ -33,7 +36,29 @@ export class StorageRegistry {
       throw new ConfigError(`storages.register: "${name}" must be an ObjectStore or a URL string`)
     }
     this.#stores.set(name, resolved)
+    // A store registered on purpose replaces a fake for good: no restore() undoes it.
+    this.#originals.delete(name)
     return resolved
+  }
+
+  /**
+   * Swaps the store registered as `name` for an empty `MemoryStore` until the returned fake's
+   * `restore()`: for tests of code that uses the store by its name (`FileObject`s,
+   * `@StoredObjectColumn`s). Faking a name that is already faked starts a new, empty fake;
+   * `restore()` of the newest brings back the original. Throws a `ConfigError` when no store is
+   * registered as `name`.
+   */
+  fake(name: string): StorageFake {
+    const current = this.get(name)
+    const original = this.#originals.get(name) ?? current
+    const fake = new StorageFake(name, (done) => {
+      if (this.#stores.get(name) !== done.store) return
+      this.#stores.set(name, original)
+      this.#originals.delete(name)
+    })
+    this.#stores.set(name, fake.store)
+    this.#originals.set(name, original)
+    return fake
   }
 
   /** The store registered as `name`; throws a `ConfigError` naming the registered stores otherwise. */
@@ -54,6 +79,7 @@ export class StorageRegistry {
 
   /** Removes the store registered as `name`; returns whether one was registered. */
   unregister(name: string): boolean {
+    this.#originals.delete(name)
     return this.#stores.delete(name)
   }
 

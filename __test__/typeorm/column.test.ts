@@ -2,6 +2,7 @@ import { Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FileObject, MemoryStore, storages, type ObjectStore } from '../../src/index.js'
 import { FileValidationError, StoredObjectColumn, StoredObjectTransformer, storedObjectColumnType } from '../../src/typeorm/index.js'
+import { png } from '../fixtures/images.js'
 import { listKeys, openDataSource, type DatabaseKind } from './databases.js'
 
 const backend = 'column-test'
@@ -11,7 +12,8 @@ class Avatar {
   @PrimaryGeneratedColumn()
   id!: number
 
-  @StoredObjectColumn({ backend, nullable: true, maxSize: 10, allowedContentTypes: ['image/*'] })
+  // image/* is checked against the bytes too: the tests give it a real PNG.
+  @StoredObjectColumn({ backend, nullable: true, maxSize: 1024, allowedContentTypes: ['image/*'] })
   image!: FileObject | null
 
   @StoredObjectColumn({ backend, multiple: true, maxSize: 20 })
@@ -38,20 +40,21 @@ describe('StoredObjectColumn on SQLite', () => {
   })
 
   it('stores the metadata as JSON text, never the bytes', async () => {
-    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'a.png', content: 'png' }) }))
+    const bytes = png(2, 2)
+    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'a.png', content: bytes }) }))
     const [row] = await dataSource.query<Array<{ image: unknown; extras: string }>>('SELECT image, extras FROM column_avatar WHERE id = ?', [saved.id])
     expect(typeof row!.image).toBe('string')
     const json = JSON.parse(row!.image as string) as Record<string, unknown>
-    expect(json).toMatchObject({ backend, key: saved.image.key, filename: 'a.png', contentType: 'image/png', size: 3 })
+    expect(json).toMatchObject({ backend, key: saved.image.key, filename: 'a.png', contentType: 'image/png', size: bytes.length })
     expect(json.checksum).toMatch(/^sha256:[0-9a-f]{64}$/)
     expect(json).not.toHaveProperty('content')
-    expect(Object.values(json)).not.toContain('png')
+    expect(Object.values(json)).not.toContain(bytes.toString('base64'))
     expect(JSON.parse(row!.extras)).toEqual([])
   })
 
   it('refuses a file over maxSize before uploading anything or writing the row', async () => {
     const avatar = Object.assign(new Avatar(), {
-      image: new FileObject({ filename: 'ok.png', content: 'small' }),
+      image: new FileObject({ filename: 'ok.png', content: png(1, 1) }),
       extras: [new FileObject({ filename: 'big.bin', content: Buffer.alloc(21) })],
     })
     const error = await avatars.save(avatar).catch((e: unknown) => e)
@@ -74,7 +77,7 @@ describe('StoredObjectColumn on SQLite', () => {
 
   it('aborts a stream that grows past maxSize and leaves nothing behind', async () => {
     async function* tooMuch() {
-      for (let i = 0; i < 5; i++) yield Buffer.alloc(4)
+      for (let i = 0; i < 5; i++) yield Buffer.alloc(300)
     }
     const avatar = Object.assign(new Avatar(), { image: new FileObject({ filename: 'stream.png', content: tooMuch() }) })
     await expect(avatars.save(avatar)).rejects.toThrow(FileValidationError)
@@ -83,7 +86,7 @@ describe('StoredObjectColumn on SQLite', () => {
   })
 
   it('fills in the backend of a FileObject made without one', async () => {
-    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'x.png', content: 'x' }) }))
+    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'x.png', content: png(1, 1) }) }))
     expect(saved.image.backend).toBe(backend)
     expect((await avatars.findOneByOrFail({ id: saved.id })).image!.backend).toBe(backend)
   })

@@ -9,6 +9,8 @@ import { FileObject, LocalStore, storages } from 'stowage'
 import { StoredObjectDataSource, sweepOrphans } from 'stowage/typeorm'
 import { Document } from './entities.js'
 
+const CHART_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg=='
+
 const MiB = 1024 * 1024
 const BIG_FILE_SIZE = 48 * MiB
 
@@ -128,7 +130,8 @@ export async function main(root: string): Promise<void> {
     Object.assign(new Document(), {
       title: 'Quarterly report',
       file: new FileObject({ filename: 'Q3 report.pdf', content: Buffer.from('%PDF-1.7\n% quarterly numbers\n%%EOF\n') }),
-      attachments: [new FileObject({ filename: 'chart.png', content: Buffer.from('\x89PNG fake chart') })],
+      // A real (1x1) PNG: the attachments column checks the bytes against image/* and application/pdf.
+      attachments: [new FileObject({ filename: 'chart.png', content: Buffer.from(CHART_PNG, 'base64') })],
     }),
   )
   const notes = await documents.save(

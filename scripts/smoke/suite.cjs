@@ -94,6 +94,41 @@ async function runSuite(label, stowage, typeorm) {
     assert.equal(invalid.code, 'INVALID_PATH')
   })
 
+  await check('content checks: file-type (bundled ESM) and image-size load from the package', async () => {
+    const { FileObject, FileValidationError } = stowage
+    storages.register('smoke-content', new MemoryStore(), { replace: true })
+    try {
+      // A 1x1 greyscale PNG.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==', 'base64')
+      const limits = { allowedContentTypes: ['image/*'], maxImageWidth: 1, maxImageHeight: 1 }
+      const saved = await new FileObject({ backend: 'smoke-content', filename: 'dot.png', content: Readable.from([png]) }).save(limits)
+      assert.equal(saved.size, png.length)
+      const pdf = new FileObject({ backend: 'smoke-content', filename: 'dot.png', content: Buffer.from('%PDF-1.7\n%%EOF\n') })
+      const mismatch = await pdf.save(limits).catch((e) => e)
+      assert.ok(mismatch instanceof FileValidationError, `got ${mismatch}`)
+      assert.equal(mismatch.code, 'CONTENT_MISMATCH')
+      const wide = await new FileObject({ backend: 'smoke-content', filename: 'dot.png', content: png }).save({ maxImageWidth: 0 }).catch((e) => e)
+      assert.equal(wide.code, 'IMAGE_TOO_LARGE')
+    } finally {
+      storages.unregister('smoke-content')
+    }
+  })
+
+  await check('storages.fake swaps a store and restores it', async () => {
+    const real = new MemoryStore()
+    storages.register('smoke-fake', real, { replace: true })
+    try {
+      const fake = storages.fake('smoke-fake')
+      await storages.get('smoke-fake').put('k', 'v')
+      await fake.assertExists('k')
+      await assert.rejects(fake.assertMissing('k'), { name: 'AssertionError' })
+      fake.restore()
+      assert.equal(storages.get('smoke-fake'), real)
+    } finally {
+      storages.unregister('smoke-fake')
+    }
+  })
+
   await check('stowage/typeorm shares the classes and the registry of stowage', async () => {
     assert.equal(typeorm.FileObject, stowage.FileObject)
     assert.equal(typeorm.FileValidationError, stowage.FileValidationError)

@@ -15,7 +15,6 @@ import {
   type UpdateEvent,
 } from 'typeorm'
 import type { FileObject } from '../file-object.js'
-import { checkFileConstraints } from '../file-validation.js'
 import { filesOf, storedObjectColumns, type StoredObjectColumnInfo } from './column.js'
 import { assertStoredObjectColumnType } from './column-type.js'
 import { deleteQuietly, sameRef } from './storage-ops.js'
@@ -170,16 +169,17 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
       }
     }
 
-    // Every file is checked before any is uploaded, so a refused save leaves storage untouched.
-    for (const { file, info } of pending) {
-      checkFileConstraints(file, await file.pendingSize(), info.options)
-    }
+    // Every file is checked as far as it can be before any is uploaded, so a refused save
+    // leaves storage untouched; a stream's bytes are checked as they are read, and a refusal
+    // there aborts its upload (and the others are deleted below or by the rollback).
+    for (const { file, info } of pending) await file.checkPending(info.options)
 
     const frame = this.#frames.current(queryRunner)
     const uploaded: StoredRef[] = []
     const outcomes = await Promise.allSettled(
       pending.map(async ({ file, info }) => {
-        await file.save({ maxSize: info.options.maxSize })
+        const { maxSize, allowedContentTypes, maxImageWidth, maxImageHeight } = info.options
+        await file.save({ maxSize, allowedContentTypes, maxImageWidth, maxImageHeight })
         const ref = refOf(file)
         uploaded.push(ref)
         if (frame !== undefined) frame.uploaded.push(ref)

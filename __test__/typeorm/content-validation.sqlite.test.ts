@@ -1,0 +1,3 @@
+import { describeContentValidation } from './content-validation.js'
+
+describeContentValidation('sqlite')
