@@ -15,9 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalStore, storages } from '../../src/index.js'
 import { StoredObjectDataSource, StoredObjectLedger, reapLedger } from '../../src/typeorm/index.js'
 import { bundleLibrary } from '../fixtures/child-process.js'
-import { KILL_BACKEND, KillDocument, killDataSourceOptions, type KillDatabase, type KillTarget } from './kill-entities.js'
-import { MARIADB_URL, POSTGRES_URL, listKeys } from './databases.js'
-import { DataSource } from 'typeorm'
+import { KILL_BACKEND, KillDocument, killDataSourceOptions, seededRandom, type KillDatabase, type KillTarget } from './kill-entities.js'
+import { MARIADB_URL, POSTGRES_URL, createNamespace, listKeys } from './databases.js'
 
 const ROUNDS = Number(process.env.STOWAGE_KILL_ROUNDS ?? 100)
 const SEED = Number(process.env.STOWAGE_KILL_SEED ?? 14)
@@ -29,26 +28,9 @@ let scratch = ''
 // The three databases' rows all name one store, KILL_BACKEND: their checks take turns with it.
 let checking: Promise<unknown> = Promise.resolve()
 
-function generator(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 async function targetFor(kind: KillDatabase): Promise<KillTarget> {
   if (kind === 'sqlite') return { kind, file: path.join(scratch, 'kill.sqlite') }
-  const admin = new DataSource(kind === 'postgres' ? { type: 'postgres', url: POSTGRES_URL } : { type: 'mariadb', url: MARIADB_URL })
-  await admin.initialize()
-  try {
-    await admin.query(kind === 'postgres' ? `CREATE SCHEMA IF NOT EXISTS "${NAMESPACE}"` : `CREATE DATABASE IF NOT EXISTS \`${NAMESPACE}\``)
-  } finally {
-    await admin.destroy()
-  }
+  await createNamespace(kind, NAMESPACE)
   if (kind === 'postgres') return { kind, url: POSTGRES_URL, schema: NAMESPACE }
   const url = new URL(MARIADB_URL)
   url.pathname = `/${NAMESPACE}`
@@ -90,7 +72,7 @@ function liveAndDie(target: KillTarget, storeDirectory: string, seed: number, de
 }
 
 async function killRepeatedly(kind: KillDatabase): Promise<void> {
-  const random = generator(SEED * 31 + kind.length)
+  const random = seededRandom(SEED * 31 + kind.length)
   const target = await targetFor(kind)
   const storeDirectory = path.join(scratch, `store-${kind}`)
   fs.mkdirSync(storeDirectory, { recursive: true })

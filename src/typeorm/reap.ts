@@ -98,9 +98,9 @@ async function reapSingleConnection(dataSource: DataSource, metadata: EntityMeta
   if (file !== undefined) {
     const journal = new LedgerJournal(file)
     const due = journal.pending().filter((entry) => entry.created <= cutoff)
+    const settled = new Set<string>()
     if (due.length > 0) {
       const referenced = await referencedKeys(dataSource)
-      const settled = new Set<string>()
       const abandoned: StoredRef[] = []
       for (const entry of due) {
         if (referenced.get(entry.backend)?.has(entry.key) === true) {
@@ -116,8 +116,9 @@ async function reapSingleConnection(dataSource: DataSource, metadata: EntityMeta
         if (settled.has(ref.entry!)) report.deletedUploads.push(objectOf(ref))
         else report.failed.push(objectOf(ref))
       }
-      journal.rewrite(settled)
     }
+    // Also compacts away the lines of entries settled since (and deletes an empty journal).
+    journal.rewrite(settled)
   }
   const entries = (await dataSource.manager
     .createQueryBuilder<ObjectLiteral>(metadata.target, 'entry')
