@@ -15,7 +15,7 @@ export const MARIADB_URL = process.env.STOWAGE_TEST_MARIADB_URL ?? 'mysql://root
  * Each suite gets its own PostgreSQL schema or MariaDB database named `namespace`, so suites
  * running in parallel (and `dropSchema`) never touch each other's tables.
  */
-async function createNamespace(kind: DatabaseKind, namespace: string): Promise<void> {
+export async function createNamespace(kind: DatabaseKind, namespace: string): Promise<void> {
   if (kind === 'sqlite') return
   const admin = new DataSource(kind === 'postgres' ? { type: 'postgres', url: POSTGRES_URL } : { type: 'mariadb', url: MARIADB_URL })
   await admin.initialize()

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { FileObject, MemoryStore, storages, type ObjectStore } from '../../src/index.js'
-import { StoredObjectColumn } from '../../src/typeorm/index.js'
+import { StoredObjectColumn, StoredObjectLedger } from '../../src/typeorm/index.js'
 import { listKeys, openDataSource, type DatabaseKind } from './databases.js'
 
 function sha256(data: string | Buffer): string {
@@ -18,8 +18,8 @@ function file(name: string, content: string | Buffer = `content of ${name}`): Fi
  * The lifecycle rules of docs/typeorm.md, run against one database. Every test checks storage
  * by listing the store, not by trusting the entity.
  */
-export function describeLifecycle(kind: DatabaseKind): void {
-  const backend = `lifecycle-${kind}`
+export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledger?: boolean } = {}): void {
+  const backend = ledger ? `lifecycle-ledger-${kind}` : `lifecycle-${kind}`
 
   @Entity({ name: 'lifecycle_document' })
   class Document {
@@ -40,7 +40,7 @@ export function describeLifecycle(kind: DatabaseKind): void {
     return Object.assign(new Document(), { title, ...fields })
   }
 
-  describe(`TypeORM lifecycle on ${kind}`, () => {
+  describe(`TypeORM lifecycle on ${kind}${ledger ? ', with the ledger' : ''}`, () => {
     let dataSource: DataSource
     let store: ObjectStore
     let documents: Repository<Document>
@@ -49,13 +49,21 @@ export function describeLifecycle(kind: DatabaseKind): void {
     const reload = (id: number) => documents.findOneByOrFail({ id })
 
     beforeAll(async () => {
-      dataSource = await openDataSource(kind, 'stowage_lifecycle', [Document])
+      dataSource = ledger
+        ? await openDataSource(kind, 'stowage_lifecycle_ledger', [Document, StoredObjectLedger])
+        : await openDataSource(kind, 'stowage_lifecycle', [Document])
       documents = dataSource.getRepository(Document)
     })
 
     afterAll(async () => {
       await dataSource?.destroy()
       storages.unregister(backend)
+    })
+
+    // With the ledger, every rule also leaves it empty: each upload committed or deleted, each
+    // delete done.
+    afterEach(async () => {
+      if (ledger) expect(await dataSource.getRepository(StoredObjectLedger).find()).toEqual([])
     })
 
     beforeEach(async () => {

@@ -1,12 +1,14 @@
 import 'reflect-metadata'
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
 import cliProgress from 'cli-progress'
 import { FileObject, LocalStore, storages } from 'stowage'
-import { StoredObjectDataSource, sweepOrphans } from 'stowage/typeorm'
+import { StoredObjectDataSource, StoredObjectLedger, reapLedger, sweepOrphans } from 'stowage/typeorm'
 import { Document } from './entities.js'
 
 const CHART_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg=='
@@ -114,15 +116,18 @@ export async function main(root: string): Promise<void> {
   storages.register('documents', new LocalStore(storageDir, { mkdir: true }), { replace: true })
   // In place of TypeORM's DataSource: it gives the stored-object columns their type (json here,
   // jsonb on PostgreSQL) and registers the StoredObjectSubscriber that uploads and deletes.
-  const dataSource = new StoredObjectDataSource({
-    type: 'sqljs',
-    location: databasePath,
-    autoSave: true,
-    entities: [Document],
-    synchronize: true,
-  })
-  await dataSource.initialize()
-  const documents = dataSource.getRepository(Document)
+  // StoredObjectLedger records every object in flight, so reapLedger can finish what a killed
+  // process left (on sql.js, uploads are journaled beside the database file).
+  const open = () =>
+    new StoredObjectDataSource({
+      type: 'sqljs',
+      location: databasePath,
+      autoSave: true,
+      entities: [Document, StoredObjectLedger],
+      synchronize: true,
+    }).initialize()
+  let dataSource = await open()
+  let documents = dataSource.getRepository(Document)
   console.log(`   SQLite database ${databasePath} (sql.js), LocalStore "documents" at ${storageDir}`)
 
   step('Saving documents with their files')
@@ -234,6 +239,29 @@ export async function main(root: string): Promise<void> {
   console.log(`   dry run: ${dryRun.scanned} objects listed, ${dryRun.referenced} referenced, ${dryRun.orphans.length} orphan(s): ${dryRun.orphans.map((o) => o.path).join(', ')}`)
   const swept = await sweepOrphans(dataSource, { backend: 'documents', dryRun: false })
   console.log(`   sweep: deleted ${swept.deleted.length} object(s), ${formatBytes(swept.orphanBytes)} freed (${swept.deleted.includes(draftKey) ? 'the draft among them' : 'draft NOT deleted'})`)
+
+  step('A killed process: the ledger remembers what it left, reapLedger finishes it (no bucket listing)')
+  // sql.js keeps the database in one process's memory: close it while the children use the file.
+  await dataSource.destroy()
+  const crash = join(dirname(fileURLToPath(import.meta.url)), 'crash.js')
+  const meetingKey = notes.file.key
+  for (const [mode, what] of [
+    ['upload', 'uploads a file and writes its row, killed before the commit'],
+    ['delete', 'removes "Meeting notes", commits, killed as the delete of its file starts'],
+  ] as const) {
+    const child = spawnSync(process.execPath, [crash, mode, databasePath, storageDir], { stdio: 'inherit' })
+    console.log(`   a process that ${what}: ended by ${child.signal ?? `exit code ${child.status}`}`)
+  }
+  dataSource = await open()
+  documents = dataSource.getRepository(Document)
+  const rowKeys = new Set((await documents.find()).flatMap((d) => [d.file, ...d.attachments]).filter((f): f is FileObject => f != null).map((f) => f.key))
+  const strays = (await listStorage()).filter((o) => !rowKeys.has(o.path))
+  console.log(`   left behind: ${strays.length} object(s) no row references, ${await dataSource.getRepository(StoredObjectLedger).count()} ledger entry(ies) in the database, the upload's entry in ${databasePath}.stowage-ledger`)
+  // At startup, or every few minutes with an olderThan above your longest transaction.
+  const reaped = await reapLedger(dataSource, { olderThan: 0 })
+  console.log(`   reapLedger: deleted ${reaped.deletedUploads.length} upload(s) whose transaction never committed: ${reaped.deletedUploads.map((o) => o.key).join(', ')}`)
+  console.log(`   reapLedger: completed ${reaped.completedDeletes.length} committed delete(s): ${reaped.completedDeletes.map((o) => o.key).join(', ')}${reaped.completedDeletes.some((o) => o.key === meetingKey) ? ' (the meeting notes)' : ''}`)
+  if (reaped.deletedUploads.length !== 1 || reaped.completedDeletes.length !== 1 || reaped.failed.length > 0) process.exitCode = 1
 
   step('What is in storage now')
   const finalRows = await documents.find({ order: { id: 'ASC' } })

@@ -12,6 +12,8 @@ export {
 export { storedObjectColumnType } from './column-type.js'
 export { StoredObjectDataSource } from './data-source.js'
 export { StoredObjectSubscriber } from './subscriber.js'
+export { StoredObjectLedger, type LedgerEntryKind } from './ledger-entity.js'
+export { reapLedger, type ReapLedgerOptions, type ReapLedgerReport, type ReapedObject } from './reap.js'
 export { sweepOrphans, type SweepOptions, type SweepReport } from './sweep.js'
 export { FileValidationError, type FileValidationCode, type FileConstraints } from '../file-validation.js'
 export { FileObject, type FileObjectInit, type FileObjectJSON, type FileContent, type FileSaveOptions } from '../file-object.js'

@@ -11,11 +11,13 @@ export function sameRef(a: StoredRef, b: StoredRef): boolean {
 }
 
 /**
- * Deletes `refs`, one batch per store. Never throws: by the time this runs the database has
- * already committed or rolled back, so a failure can only be reported (and left to
- * `sweepOrphans`). Objects already gone count as deleted.
+ * Deletes `refs`, one batch per store, and resolves to the refs that are now gone. Never throws:
+ * by the time this runs the database has already committed or rolled back, so a failure can
+ * only be reported (and left to `reapLedger` or `sweepOrphans`). Objects already gone count as
+ * deleted.
  */
-export async function deleteQuietly(refs: StoredRef[], report: (message: string) => void): Promise<void> {
+export async function deleteQuietly(refs: StoredRef[], report: (message: string) => void): Promise<StoredRef[]> {
+  const gone: StoredRef[] = []
   const byBackend = new Map<string, Set<string>>()
   for (const ref of refs) {
     if (!byBackend.has(ref.backend)) byBackend.set(ref.backend, new Set())
@@ -32,9 +34,11 @@ export async function deleteQuietly(refs: StoredRef[], report: (message: string)
           // One missing object must not spare the others in the batch.
           for (const key of keys) await store.delete(key).catch((e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e)))
         }
+        gone.push(...refs.filter((ref) => ref.backend === backend))
       } catch (error) {
         report(`stowage: could not delete ${keys.size} object(s) from "${backend}": ${(error as Error)?.message ?? error}`)
       }
     }),
   )
+  return gone
 }

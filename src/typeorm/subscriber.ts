@@ -17,6 +17,7 @@ import {
 import type { FileObject } from '../file-object.js'
 import { filesOf, storedObjectColumns, type StoredObjectColumnInfo } from './column.js'
 import { assertStoredObjectColumnType } from './column-type.js'
+import { ledgerOf } from './ledger.js'
 import { deleteQuietly, sameRef } from './storage-ops.js'
 import { TransactionFrames, type StoredRef } from './transaction-frames.js'
 
@@ -35,11 +36,22 @@ function warn(dataSource: DataSource | undefined, message: string): void {
   else console.warn(message)
 }
 
+/** Runs a ledger write that follows a commit or rollback: a failure leaves the entry for `reapLedger`. */
+async function quietly(dataSource: DataSource, step: Promise<void>): Promise<void> {
+  try {
+    await step
+  } catch (error) {
+    warn(dataSource, `stowage: could not update the ledger (reapLedger will finish it): ${(error as Error)?.message ?? error}`)
+  }
+}
+
 /**
  * Ties the objects of `@StoredObjectColumn`s to their row's transaction: pending files are
  * uploaded before the row is written; objects uploaded for a transaction (or savepoint) that
  * rolls back are deleted; objects the row stops referencing are deleted once the outermost
- * transaction commits, or right after the write when there is no transaction.
+ * transaction commits, or right after the write when there is no transaction. When the
+ * DataSource has the `StoredObjectLedger` entity, every object in flight is recorded there too,
+ * so `reapLedger` can finish what a killed process left.
  *
  * `StoredObjectDataSource` registers it; listing it in `subscribers` as well is harmless. On a
  * DataSource made with `new DataSource()` its first save or load of an entity with stored-object
@@ -117,14 +129,34 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
 
   /** Hands a savepoint's work to its parent, or applies the deletes at the outermost commit. */
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    const doomed = this.#frames.committed(event.queryRunner)
-    if (doomed.length > 0) await deleteQuietly(doomed, (m) => warn(event.dataSource, m))
+    const { dataSource, queryRunner } = event
+    const done = this.#frames.committed(queryRunner)
+    if (done === undefined) return
+    const ledger = ledgerOf(dataSource)
+    if (ledger !== undefined) {
+      try {
+        await ledger.committed(queryRunner, done.uploaded)
+      } catch (error) {
+        // The commit may not be on disk: deleting now could leave a stored row without its object.
+        warn(dataSource, `stowage: deletes left to reapLedger, the commit could not be made durable: ${(error as Error)?.message ?? error}`)
+        return
+      }
+    }
+    if (done.doomed.length === 0) return
+    const gone = await deleteQuietly(done.doomed, (m) => warn(dataSource, m))
+    if (ledger !== undefined) await quietly(dataSource, ledger.forgetDeletes(gone, queryRunner))
   }
 
   /** Deletes what the rolled-back transaction or savepoint uploaded, and forgets its deletes. */
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    const uploaded = this.#frames.rolledBack(event.queryRunner)
-    if (uploaded.length > 0) await deleteQuietly(uploaded, (m) => warn(event.dataSource, m))
+    const { dataSource, queryRunner } = event
+    const uploaded = this.#frames.rolledBack(queryRunner)
+    if (uploaded.length === 0) return
+    const gone = await deleteQuietly(uploaded, (m) => warn(dataSource, m))
+    // After a savepoint's rollback the enclosing transaction holds the entries' locks (InnoDB
+    // keeps them), so they are removed in it: if it rolls back too, reapLedger deletes again.
+    const ledger = ledgerOf(dataSource)
+    if (ledger !== undefined) await quietly(dataSource, ledger.forgetUploads(gone, queryRunner))
   }
 
   /** A write that failed outside a transaction leaves its uploads unreferenced: delete them. */
@@ -174,23 +206,34 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
     // there aborts its upload (and the others are deleted below or by the rollback).
     for (const { file, info } of pending) await file.checkPending(info.options)
 
+    const dataSource = queryRunner.dataSource
+    const ledger = ledgerOf(dataSource)
     const frame = this.#frames.current(queryRunner)
-    const uploaded: StoredRef[] = []
+    // A file's backend and key are known before its upload: the ledger records them first, and
+    // the rollback deletes every key it may have reached (a missing one is no error).
+    const refs = pending.map(({ file }) => refOf(file))
+    if (ledger !== undefined) await ledger.recordUploads(refs)
+    if (frame !== undefined) frame.uploaded.push(...refs)
     const outcomes = await Promise.allSettled(
-      pending.map(async ({ file, info }) => {
+      pending.map(({ file, info }) => {
         const { maxSize, allowedContentTypes, maxImageWidth, maxImageHeight } = info.options
-        await file.save({ maxSize, allowedContentTypes, maxImageWidth, maxImageHeight })
-        const ref = refOf(file)
-        uploaded.push(ref)
-        if (frame !== undefined) frame.uploaded.push(ref)
+        return file.save({ maxSize, allowedContentTypes, maxImageWidth, maxImageHeight })
       }),
     )
+    const uploaded = refs
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
     if (failure !== undefined) {
       // Inside a transaction the rollback deletes them; outside one nothing else will.
-      if (frame === undefined) await deleteQuietly(uploaded, (m) => warn(queryRunner.dataSource, m))
+      if (frame === undefined) {
+        const gone = await deleteQuietly(refs, (m) => warn(dataSource, m))
+        if (ledger !== undefined) await quietly(dataSource, ledger.forgetUploads(gone))
+      }
       throw failure.reason
     }
+    // Without a transaction the row's write cannot remove the entries in its own commit; they go
+    // before it, so a kill in between leaves an object without a row (for sweepOrphans), never a
+    // row without its object.
+    if (frame === undefined && ledger !== undefined) await ledger.forgetUploads(refs)
     if (frame === undefined && uploaded.length > 0) {
       const untransacted = this.#untransacted.get(queryRunner) ?? []
       untransacted.push(...uploaded)
@@ -204,7 +247,12 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
     if (write === undefined) return
     this.#writes.delete(entity)
     const frame = this.#frames.current(queryRunner)
+    const ledger = ledgerOf(dataSource)
     if (frame !== undefined) {
+      if (ledger !== undefined) {
+        await ledger.settleUploads(queryRunner, write.uploaded)
+        await ledger.recordDeletes(queryRunner, write.doomed)
+      }
       frame.doomed.push(...write.doomed)
       return
     }
@@ -214,6 +262,9 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
       if (remaining.length > 0) this.#untransacted.set(queryRunner, remaining)
       else this.#untransacted.delete(queryRunner)
     }
-    if (write.doomed.length > 0) await deleteQuietly(write.doomed, (m) => warn(dataSource, m))
+    if (write.doomed.length === 0) return
+    if (ledger !== undefined) await ledger.recordDeletes(queryRunner, write.doomed)
+    const gone = await deleteQuietly(write.doomed, (m) => warn(dataSource, m))
+    if (ledger !== undefined) await quietly(dataSource, ledger.forgetDeletes(gone, queryRunner))
   }
 }

@@ -36,8 +36,12 @@ export interface SweepReport {
   orphanBytes: number
 }
 
-async function referencedKeys(dataSource: DataSource, backend: string, batchSize: number): Promise<Set<string>> {
-  const keys = new Set<string>()
+/**
+ * The keys every row of every entity of `dataSource` references through a stored-object column
+ * (soft-deleted rows included, views left out), by backend.
+ */
+export async function referencedKeys(dataSource: DataSource, batchSize = 1000): Promise<Map<string, Set<string>>> {
+  const keys = new Map<string, Set<string>>()
   for (const metadata of dataSource.entityMetadatas) {
     if (metadata.tableType === 'view') continue
     const columns = storedObjectColumns(metadata)
@@ -57,7 +61,9 @@ async function referencedKeys(dataSource: DataSource, backend: string, batchSize
       for (const row of rows) {
         for (const { column } of columns) {
           for (const file of filesOf(column.getEntityValue(row))) {
-            if (file.backend === backend) keys.add(file.key)
+            let ofBackend = keys.get(file.backend)
+            if (ofBackend === undefined) keys.set(file.backend, (ofBackend = new Set()))
+            ofBackend.add(file.key)
           }
         }
       }
@@ -80,7 +86,7 @@ export async function sweepOrphans(dataSource: DataSource, options: SweepOptions
   const store = storages.get(backend)
   const listed: ObjectMeta[] = []
   for await (const meta of store.list(prefix)) listed.push(meta)
-  const referenced = await referencedKeys(dataSource, backend, batchSize)
+  const referenced = (await referencedKeys(dataSource, batchSize)).get(backend) ?? new Set<string>()
   const cutoff = Date.now() - minAgeMs
   const orphans = listed.filter(
     (meta) => !referenced.has(meta.path) && (minAgeMs <= 0 || meta.lastModified.getTime() <= cutoff),

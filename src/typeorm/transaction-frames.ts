@@ -4,6 +4,10 @@ import type { QueryRunner } from 'typeorm'
 export interface StoredRef {
   backend: string
   key: string
+  /** The id of its ledger entry, when the DataSource has a ledger. */
+  entry?: string
+  /** An upload whose row was written (its ledger entry settled in the row's transaction). */
+  settled?: boolean
 }
 
 /** What one transaction level did to storage: objects it uploaded, objects it wants gone. */
@@ -54,10 +58,11 @@ export class TransactionFrames {
   }
 
   /**
-   * A transaction level committed: its frame joins the enclosing one, or, at the outermost
-   * commit, the deletes everything scheduled are returned to be applied now.
+   * A transaction level committed: its frame joins the enclosing one (and `undefined` is
+   * returned), or, at the outermost commit, everything the transaction uploaded and scheduled
+   * for deletion is returned, the deletes to be applied now.
    */
-  committed(queryRunner: QueryRunner): StoredRef[] {
+  committed(queryRunner: QueryRunner): Frame | undefined {
     const depth = queryRunner.isTransactionActive ? depthOf(queryRunner) : 0
     const stack = this.#stack(queryRunner)
     const closing = stack.splice(depth)
@@ -67,10 +72,10 @@ export class TransactionFrames {
         parent.uploaded.push(...frame.uploaded)
         parent.doomed.push(...frame.doomed)
       }
-      return []
+      return undefined
     }
     this.#stacks.delete(queryRunner)
-    return closing.flatMap((frame) => frame.doomed)
+    return { uploaded: closing.flatMap((frame) => frame.uploaded), doomed: closing.flatMap((frame) => frame.doomed) }
   }
 
   /**
