@@ -146,7 +146,7 @@ fn build(
         Some(url) => format!("AzureStore({}", describe_url(url)),
         None => format!("AzureStore(container={container:?}"),
     };
-    if let Some(account) = account {
+    if let Some(account) = &account {
         description.push_str(&format!(", account={account:?}"));
     }
     if let Some(endpoint) = endpoint {
