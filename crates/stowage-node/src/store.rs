@@ -10,8 +10,8 @@ use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::Env;
 
 use napi_derive::napi;
-use object_store::path::Path;
 use object_store::multipart::MultipartStore;
+use object_store::path::Path;
 use object_store::ObjectStore;
 
 use crate::backends::local::confine::LocalRoot;

@@ -140,7 +140,7 @@ fn build(
         .unwrap_or_default();
     let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
     let region = builder.get_config_value(&AmazonS3ConfigKey::Region);
-    let endpoint = S3Endpoint::of(&builder)?;
+    let s3_endpoint = S3Endpoint::of(&builder)?;
     let s3 = builder.build().map_err(config_error)?;
     let mut description = match url {
         Some(url) => format!("S3Store({}", describe_url(url)),
@@ -156,7 +156,7 @@ fn build(
     description.push_str(&describe_prefix(prefix));
     description.push(')');
     let signer = Arc::new(S3Signer::new(
-        endpoint,
+        s3_endpoint,
         bucket_of(&s3),
         s3.credentials().clone(),
     ));

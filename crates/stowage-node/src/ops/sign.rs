@@ -11,6 +11,11 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::sign::SignRequest;
 use crate::store::{NativeStore, StoreInner};
 
+/// Batches up to this size are signed on the calling thread when the credential is at hand
+/// (about a microsecond a URL); larger ones on the runtime, so the event loop never waits
+/// long for a batch.
+const INLINE_BATCH: usize = 64;
+
 /// The longest expiry any backend accepts (S3's SigV4 limit: 7 days).
 pub const MAX_EXPIRY_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 
@@ -73,7 +78,7 @@ pub fn header_value(option: &str, value: String, ascii: bool) -> StorageResult<S
 
 /// A size in bytes the caller gives: a whole number from 0 to `Number.MAX_SAFE_INTEGER`.
 pub fn byte_count(option: &str, value: f64) -> StorageResult<u64> {
-    if !(value >= 0.0 && value <= 9_007_199_254_740_991.0 && value.fract() == 0.0) {
+    if !((0.0..=9_007_199_254_740_991.0).contains(&value) && value.fract() == 0.0) {
         return Err(StorageFailure::invalid_config(format!(
             "{option} must be a whole number of bytes, got {value}"
         )));
@@ -105,7 +110,8 @@ impl SignRequest {
             if !reads {
                 return Err(only("responseContentType", "GET and HEAD"));
             }
-            request.response_content_type = Some(header_value("responseContentType", value, false)?);
+            request.response_content_type =
+                Some(header_value("responseContentType", value, false)?);
         }
         if let Some(value) = o.content_type {
             if method != Method::PUT {
@@ -161,7 +167,8 @@ impl NativeStore {
         options: Option<SignOptions>,
     ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
         let inner = self.inner.clone();
-        self.run_polled_first(env, async move {
+        let inline = paths.len() <= INLINE_BATCH;
+        let op = async move {
             let request = SignRequest::from_options(&method_name, options)?;
             let signer = inner.signer()?;
             let paths = paths
@@ -169,7 +176,12 @@ impl NativeStore {
                 .map(|p| inner.signing_path(p))
                 .collect::<StorageResult<Vec<_>>>()?;
             signer.sign_urls(&paths, &request).await
-        })
+        };
+        if inline {
+            self.run_polled_first(env, op)
+        } else {
+            self.run(env, op)
+        }
     }
 }
 

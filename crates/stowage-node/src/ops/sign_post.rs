@@ -39,7 +39,7 @@ impl NativeStore {
     /// A form a browser can post a file with straight to the store, for `path`. The signed
     /// policy fixes the key, the size range and (when given) the content type. S3 only;
     /// other stores give `NOT_SUPPORTED`.
-    #[napi(ts_return_type = "Promise<SignedPostForm>")]
+    #[napi]
     pub fn sign_post<'env>(
         &self,
         env: &'env Env,

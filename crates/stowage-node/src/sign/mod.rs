@@ -83,8 +83,7 @@ pub struct SignedPost {
 #[async_trait]
 pub trait UrlSigner: Send + Sync {
     /// Presigned URLs for `paths`, in order, all for `request`.
-    async fn sign_urls(&self, paths: &[Path], request: &SignRequest)
-        -> StorageResult<Vec<String>>;
+    async fn sign_urls(&self, paths: &[Path], request: &SignRequest) -> StorageResult<Vec<String>>;
 
     /// One presigned URL; signers with a cheaper single path override it.
     async fn sign_url(&self, path: &Path, request: &SignRequest) -> StorageResult<String> {

@@ -23,11 +23,7 @@ impl ObjectStoreSigner {
 
 #[async_trait]
 impl UrlSigner for ObjectStoreSigner {
-    async fn sign_urls(
-        &self,
-        paths: &[Path],
-        request: &SignRequest,
-    ) -> StorageResult<Vec<String>> {
+    async fn sign_urls(&self, paths: &[Path], request: &SignRequest) -> StorageResult<Vec<String>> {
         if request.has_options() {
             return Err(StorageFailure::not_supported(
                 "this store signs plain URLs only: responseContentDisposition, \

@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use crate::store::NativeStore;
 
-use super::upload_id;
+use super::check_upload_id;
 
 #[napi]
 impl NativeStore {
@@ -16,12 +16,12 @@ impl NativeStore {
         &self,
         env: &'env Env,
         path: String,
-        upload_id_given: String,
+        upload_id: String,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
         let inner = self.inner.clone();
         self.run(env, async move {
-            let (multipart, path) = inner.presigned_multipart(&path)?;
-            let id = upload_id(&upload_id_given)?.to_string();
+            let (multipart, path) = inner.presigned_upload(&path)?;
+            let id = check_upload_id(&upload_id)?.to_string();
             Ok(multipart.store.abort_multipart(&path, &id).await?)
         })
     }

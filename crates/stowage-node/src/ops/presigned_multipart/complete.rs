@@ -9,7 +9,7 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::store::NativeStore;
 use crate::upload::settings::NativePutResult;
 
-use super::{part_number, upload_id};
+use super::{check_upload_id, part_number};
 
 /// One uploaded part: its number and the `ETag` the server answered its PUT with.
 #[napi(object, object_to_js = false)]
@@ -32,7 +32,10 @@ fn ordered_etags(parts: Vec<UploadedPart>) -> StorageResult<Vec<PartId>> {
             let number = part_number(part.part_number)?;
             let etag = part.etag;
             // The etag goes into the completion's XML; S3's are quoted hex.
-            if etag.is_empty() || etag.len() > 1024 || etag.chars().any(|c| c.is_control() || c == '<' || c == '>') {
+            if etag.is_empty()
+                || etag.len() > 1024
+                || etag.chars().any(|c| c.is_control() || c == '<' || c == '>')
+            {
                 return Err(StorageFailure::invalid_config(format!(
                     "part {number}'s etag must be the ETag its upload returned, got {etag:?}"
                 )));
@@ -47,7 +50,11 @@ fn ordered_etags(parts: Vec<UploadedPart>) -> StorageResult<Vec<PartId>> {
                 "parts must be numbered 1 to {} once each; part {} is {}",
                 numbered.len(),
                 index + 1,
-                if (*number as usize) < index + 1 { "repeated" } else { "missing" }
+                if (*number as usize) < index + 1 {
+                    "repeated"
+                } else {
+                    "missing"
+                }
             )));
         }
     }
@@ -66,15 +73,18 @@ impl NativeStore {
         &self,
         env: &'env Env,
         path: String,
-        upload_id_given: String,
+        upload_id: String,
         parts: Vec<UploadedPart>,
     ) -> napi::Result<PromiseRaw<'env, NativePutResult>> {
         let inner = self.inner.clone();
         self.run(env, async move {
-            let (multipart, path) = inner.presigned_multipart(&path)?;
-            let id = upload_id(&upload_id_given)?.to_string();
+            let (multipart, path) = inner.presigned_upload(&path)?;
+            let id = check_upload_id(&upload_id)?.to_string();
             let parts = ordered_etags(parts)?;
-            let result = multipart.store.complete_multipart(&path, &id, parts).await?;
+            let result = multipart
+                .store
+                .complete_multipart(&path, &id, parts)
+                .await?;
             Ok(NativePutResult::from(result))
         })
     }

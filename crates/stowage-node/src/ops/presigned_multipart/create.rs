@@ -29,7 +29,7 @@ impl NativeStore {
     ) -> napi::Result<PromiseRaw<'env, String>> {
         let inner = self.inner.clone();
         self.run(env, async move {
-            let (multipart, path) = inner.presigned_multipart(&path)?;
+            let (multipart, path) = inner.presigned_upload(&path)?;
             let mut attributes = Attributes::new();
             if let Some(value) = options.unwrap_or_default().content_type {
                 let value = header_value("contentType", value, true)?;
@@ -39,7 +39,10 @@ impl NativeStore {
                 attributes,
                 ..Default::default()
             };
-            Ok(multipart.store.create_multipart_opts(&path, options).await?)
+            Ok(multipart
+                .store
+                .create_multipart_opts(&path, options)
+                .await?)
         })
     }
 }

@@ -16,7 +16,7 @@ pub const MAX_PART_NUMBER: u32 = 10_000;
 
 impl StoreInner {
     /// The multipart API and full path for `key`, or `NOT_SUPPORTED` where stores lack it.
-    pub fn presigned_multipart(&self, key: &str) -> StorageResult<(&PresignedMultipart, Path)> {
+    pub fn presigned_upload(&self, key: &str) -> StorageResult<(&PresignedMultipart, Path)> {
         let multipart = self.presigned_multipart.as_ref().ok_or_else(|| {
             StorageFailure::not_supported(format!(
                 "{} has no presigned multipart uploads; only S3 stores do",
@@ -29,7 +29,7 @@ impl StoreInner {
 
 /// An upload id as `createMultipartUpload` returned it: non-empty, without control
 /// characters (it goes into query strings).
-pub fn upload_id(id: &str) -> StorageResult<&str> {
+pub fn check_upload_id(id: &str) -> StorageResult<&str> {
     if id.is_empty() || id.len() > 1024 || id.chars().any(char::is_control) {
         return Err(StorageFailure::invalid_config(format!(
             "uploadId must be the non-empty id createMultipartUpload returned, got {id:?}"
@@ -54,9 +54,9 @@ mod tests {
 
     #[test]
     fn checks_ids_and_numbers() {
-        assert!(upload_id("abc").is_ok());
-        assert!(upload_id("").is_err());
-        assert!(upload_id("a\nb").is_err());
+        assert!(check_upload_id("abc").is_ok());
+        assert!(check_upload_id("").is_err());
+        assert!(check_upload_id("a\nb").is_err());
         assert_eq!(part_number(1.0).unwrap(), 1);
         assert_eq!(part_number(10_000.0).unwrap(), 10_000);
         for bad in [0.0, 10_001.0, 1.5, f64::NAN, -1.0] {

@@ -10,7 +10,7 @@ use crate::ops::sign::expiry;
 use crate::sign::SignRequest;
 use crate::store::NativeStore;
 
-use super::{part_number, upload_id};
+use super::{check_upload_id, part_number};
 
 /// Options of `signUploadParts`.
 #[napi(object, object_to_js = false)]
@@ -30,21 +30,24 @@ impl NativeStore {
         &self,
         env: &'env Env,
         path: String,
-        upload_id_given: String,
+        upload_id: String,
         part_numbers: Vec<f64>,
         options: Option<SignUploadPartsOptions>,
     ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
         let inner = self.inner.clone();
         self.run_polled_first(env, async move {
-            let (multipart, path) = inner.presigned_multipart(&path)?;
-            let id = upload_id(&upload_id_given)?;
+            let (multipart, path) = inner.presigned_upload(&path)?;
+            let id = check_upload_id(&upload_id)?;
             let numbers = part_numbers
                 .into_iter()
                 .map(part_number)
                 .collect::<StorageResult<Vec<_>>>()?;
             let expires_in = expiry(options.unwrap_or_default().expires_in)?;
             let request = SignRequest::new(Method::PUT, expires_in);
-            multipart.signer.sign_parts(&path, id, &numbers, &request).await
+            multipart
+                .signer
+                .sign_parts(&path, id, &numbers, &request)
+                .await
         })
     }
 }

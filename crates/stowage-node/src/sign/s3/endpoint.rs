@@ -64,7 +64,8 @@ impl S3Endpoint {
     }
 
     fn from_signed(url: &Url) -> StorageResult<Self> {
-        let unexpected = || StorageFailure::generic(format!("unexpected probe URL shape: {}", url.path()));
+        let unexpected =
+            || StorageFailure::generic(format!("unexpected probe URL shape: {}", url.path()));
         let base_path = url
             .path()
             .strip_suffix(PROBE_KEY)
@@ -139,9 +140,11 @@ mod tests {
         assert_eq!(local.host, "127.0.0.1:9000");
         assert_eq!(local.base_path, "/bkt");
         assert!(!local.request_payer);
-        let default_port = endpoint(AmazonS3Builder::new().with_endpoint("https://Minio.Example:443"));
+        let default_port =
+            endpoint(AmazonS3Builder::new().with_endpoint("https://Minio.Example:443"));
         assert_eq!(default_port.host, "minio.example");
-        let payer = endpoint(AmazonS3Builder::new().with_config(AmazonS3ConfigKey::RequestPayer, "true"));
+        let payer =
+            endpoint(AmazonS3Builder::new().with_config(AmazonS3ConfigKey::RequestPayer, "true"));
         assert!(payer.request_payer);
         let url = S3Endpoint::of(&AmazonS3Builder::new().with_url("s3://from-url")).unwrap();
         assert_eq!(url.base_path, "/from-url");

@@ -25,7 +25,12 @@ pub struct SigningKeys {
 
 impl SigningKeys {
     /// The signing key of `credential` for `date` (`YYYYMMDD`) in `region`.
-    pub fn get(&self, credential: &Arc<AwsCredential>, date: [u8; 8], region: &str) -> Arc<hmac::Key> {
+    pub fn get(
+        &self,
+        credential: &Arc<AwsCredential>,
+        date: [u8; 8],
+        region: &str,
+    ) -> Arc<hmac::Key> {
         // A poisoned lock only means another signer panicked mid-update of a plain value.
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(derived) = last.as_ref() {
@@ -51,9 +56,7 @@ pub fn derive(secret: &str, date: &[u8], region: &str) -> hmac::Key {
     let mut seed = Vec::with_capacity(4 + secret.len());
     seed.extend_from_slice(b"AWS4");
     seed.extend_from_slice(secret.as_bytes());
-    let step = |key: &[u8], data: &[u8]| {
-        hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data)
-    };
+    let step = |key: &[u8], data: &[u8]| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data);
     let k_date = step(&seed, date);
     let k_region = step(k_date.as_ref(), region.as_bytes());
     let k_service = step(k_region.as_ref(), SERVICE.as_bytes());
@@ -76,7 +79,11 @@ mod tests {
     #[test]
     fn derives_aws_documented_key() {
         // AWS's SigV4 example: the signing key's HMAC of "" is fixed by the derivation.
-        let key = derive("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", b"20150830", "us-east-1");
+        let key = derive(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            b"20150830",
+            "us-east-1",
+        );
         let direct = {
             let k = |key: &[u8], d: &[u8]| hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), d);
             let a = k(b"AWS4wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", b"20150830");
@@ -98,9 +105,15 @@ mod tests {
         let k1 = keys.get(&first, *b"20260101", "r");
         assert!(Arc::ptr_eq(&k1, &keys.get(&first, *b"20260101", "r")));
         // The same secret in a new Arc (a provider that copies) still reuses.
-        assert!(Arc::ptr_eq(&k1, &keys.get(&credential("a"), *b"20260101", "r")));
+        assert!(Arc::ptr_eq(
+            &k1,
+            &keys.get(&credential("a"), *b"20260101", "r")
+        ));
         assert!(!Arc::ptr_eq(&k1, &keys.get(&first, *b"20260102", "r")));
         let k3 = keys.get(&credential("b"), *b"20260102", "r");
-        assert_ne!(hmac::sign(&k1, b"x").as_ref(), hmac::sign(&k3, b"x").as_ref());
+        assert_ne!(
+            hmac::sign(&k1, b"x").as_ref(),
+            hmac::sign(&k3, b"x").as_ref()
+        );
     }
 }

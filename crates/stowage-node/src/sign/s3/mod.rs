@@ -110,7 +110,17 @@ impl UrlSigner for S3Signer {
     async fn sign_post(&self, path: &Path, request: &PostRequest) -> StorageResult<SignedPost> {
         let credential = self.credential().await?;
         let now = Utc::now();
-        let key = self.keys.get(&credential, Timestamp::of(now).date, &self.endpoint.region);
-        post::sign(&self.endpoint, &self.bucket, &credential, &key, now, path, request)
+        let key = self
+            .keys
+            .get(&credential, Timestamp::of(now).date, &self.endpoint.region);
+        post::sign(
+            &self.endpoint,
+            &self.bucket,
+            &credential,
+            &key,
+            now,
+            path,
+            request,
+        )
     }
 }

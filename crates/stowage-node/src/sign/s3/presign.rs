@@ -106,7 +106,11 @@ impl<'a> Presign<'a> {
             headers.push(("content-type", canonical_value(content_type)));
         }
         headers.push(("host", endpoint.host.clone()));
-        let signed_headers = headers.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(";");
+        let signed_headers = headers
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(";");
         let mut canonical_headers = String::with_capacity(64);
         for (name, value) in &headers {
             canonical_headers.push_str(name);
@@ -119,22 +123,22 @@ impl<'a> Presign<'a> {
         let expires = request.expires_in.as_secs().to_string();
         let mut params: Vec<(&str, &str)> = vec![
             ("X-Amz-Algorithm", ALGORITHM),
-            ("X-Amz-Credential", &credential_value),
+            ("X-Amz-Credential", credential_value.as_str()),
             ("X-Amz-Date", at.datetime_str()),
-            ("X-Amz-Expires", &expires),
-            ("X-Amz-SignedHeaders", &signed_headers),
+            ("X-Amz-Expires", expires.as_str()),
+            ("X-Amz-SignedHeaders", signed_headers.as_str()),
         ];
         if endpoint.request_payer {
             params.push(("x-amz-request-payer", "requester"));
         }
         if let Some(token) = &credential.token {
-            params.push(("X-Amz-Security-Token", token));
+            params.push(("X-Amz-Security-Token", token.as_str()));
         }
         if let Some(value) = &request.response_content_disposition {
-            params.push(("response-content-disposition", value));
+            params.push(("response-content-disposition", value.as_str()));
         }
         if let Some(value) = &request.response_content_type {
-            params.push(("response-content-type", value));
+            params.push(("response-content-type", value.as_str()));
         }
         params.extend_from_slice(extra);
         let query = canonical_query(&params);
@@ -161,7 +165,11 @@ impl<'a> Presign<'a> {
     pub fn url(&self, path: &Path) -> String {
         let endpoint = self.endpoint;
         let mut url = String::with_capacity(
-            endpoint.origin.len() + endpoint.base_path.len() + path.as_ref().len() * 3 + self.query.len() + 100,
+            endpoint.origin.len()
+                + endpoint.base_path.len()
+                + path.as_ref().len() * 3
+                + self.query.len()
+                + 100,
         );
         url.push_str(&endpoint.origin);
         let uri_start = url.len();
@@ -175,11 +183,11 @@ impl<'a> Presign<'a> {
             "\n",
             &url[uri_start..],
             "\n",
-            &self.query,
+            self.query.as_str(),
             "\n",
-            &self.canonical_headers,
+            self.canonical_headers.as_str(),
             "\n",
-            &self.signed_headers,
+            self.signed_headers.as_str(),
             "\n",
             UNSIGNED_PAYLOAD,
         ] {

@@ -40,7 +40,11 @@ fn ours(builder: &AmazonS3Builder, token: Option<&str>) -> S3Signer {
 fn read(url: &str) -> (String, String, BTreeMap<String, String>) {
     let url = Url::parse(url).unwrap();
     let origin = url[..url::Position::BeforePath].to_string();
-    (origin, url.path().to_string(), url.query_pairs().into_owned().collect())
+    (
+        origin,
+        url.path().to_string(),
+        url.query_pairs().into_owned().collect(),
+    )
 }
 
 fn signed_at(url: &Url) -> Timestamp {
@@ -49,7 +53,14 @@ fn signed_at(url: &Url) -> Timestamp {
     Timestamp::of(Utc.from_utc_datetime(&at))
 }
 
-async fn compare(builder: AmazonS3Builder, token: Option<&str>, key: &str, method: Method, ours_request: SignRequest, theirs: SignedUrlOptions) {
+async fn compare(
+    builder: AmazonS3Builder,
+    token: Option<&str>,
+    key: &str,
+    method: Method,
+    ours_request: SignRequest,
+    theirs: SignedUrlOptions,
+) {
     let builder = builder.with_bucket_name("bkt");
     let store = builder
         .clone()
@@ -64,7 +75,12 @@ async fn compare(builder: AmazonS3Builder, token: Option<&str>, key: &str, metho
     let signer = ours(&builder, token);
     let credential = Arc::new(credential(token));
     let got = signer.sign_with(&credential, &signed_at(&expected), &[path], &ours_request);
-    assert_eq!(read(&got[0]), read(expected.as_str()), "{key}: {} vs {expected}", got[0]);
+    assert_eq!(
+        read(&got[0]),
+        read(expected.as_str()),
+        "{key}: {} vs {expected}",
+        got[0]
+    );
 }
 
 #[tokio::test]
@@ -76,28 +92,58 @@ async fn matches_object_store_signer() {
             .with_region("us-east-1")
     };
     let hour = Duration::from_secs(3600);
-    for key in ["a.txt", "deep/er/key.txt", "a b/c+d=e&f", "ünï/cödé", "x~y!*'()[]$@,;:", "100%/#?"] {
+    for key in [
+        "a.txt",
+        "deep/er/key.txt",
+        "a b/c+d=e&f",
+        "ünï/cödé",
+        "x~y!*'()[]$@,;:",
+        "100%/#?",
+    ] {
         let get = SignRequest::new(Method::GET, hour);
-        compare(local(), None, key, Method::GET, get, SignedUrlOptions::new()).await;
+        compare(
+            local(),
+            None,
+            key,
+            Method::GET,
+            get,
+            SignedUrlOptions::new(),
+        )
+        .await;
     }
     let hosted = AmazonS3Builder::new()
         .with_region("eu-central-1")
         .with_virtual_hosted_style_request(true);
     let put = SignRequest::new(Method::PUT, Duration::from_secs(604_800));
-    compare(hosted, Some("FwoG/session+token=="), "k/y", Method::PUT, put, SignedUrlOptions::new()).await;
+    compare(
+        hosted,
+        Some("FwoG/session+token=="),
+        "k/y",
+        Method::PUT,
+        put,
+        SignedUrlOptions::new(),
+    )
+    .await;
 
     let mut download = SignRequest::new(Method::GET, hour);
-    download.response_content_disposition = Some("attachment; filename=\"r é.pdf\"; filename*=UTF-8''r%20%C3%A9.pdf".into());
+    download.response_content_disposition =
+        Some("attachment; filename=\"r é.pdf\"; filename*=UTF-8''r%20%C3%A9.pdf".into());
     download.response_content_type = Some("application/pdf".into());
     let theirs = SignedUrlOptions::new().with_query([
-        ("response-content-disposition", download.response_content_disposition.clone().unwrap()),
+        (
+            "response-content-disposition",
+            download.response_content_disposition.clone().unwrap(),
+        ),
         ("response-content-type", "application/pdf".to_string()),
     ]);
     compare(local(), None, "docs/r.pdf", Method::GET, download, theirs).await;
 
     let mut typed = SignRequest::new(Method::PUT, hour);
     typed.content_type = Some("text/plain;  charset=utf-8".into());
-    let theirs = SignedUrlOptions::new().with_signed_header(CONTENT_TYPE, HeaderValue::from_static("text/plain;  charset=utf-8"));
+    let theirs = SignedUrlOptions::new().with_signed_header(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;  charset=utf-8"),
+    );
     compare(local(), Some("tok"), "up/a.txt", Method::PUT, typed, theirs).await;
 }
 
@@ -126,7 +172,9 @@ fn matches_aws_documented_example() {
     let request = SignRequest::new(Method::GET, Duration::from_secs(86400));
     let url = signer.sign_with(&credential, &at, &[Path::from("test.txt")], &request);
     assert!(
-        url[0].ends_with("X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"),
+        url[0].ends_with(
+            "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
+        ),
         "{}",
         url[0]
     );
@@ -148,7 +196,10 @@ fn signs_content_length_and_part_query() {
     let url = &signer.sign_with(&credential, &at, &[Path::from("a")], &request)[0];
     let (_, path, query) = read(url);
     assert_eq!(path, "/bkt/a");
-    assert_eq!(query["X-Amz-SignedHeaders"], "content-length;content-type;host");
+    assert_eq!(
+        query["X-Amz-SignedHeaders"],
+        "content-length;content-type;host"
+    );
 }
 
 #[test]
@@ -161,26 +212,57 @@ fn post_policy_pins_every_field() {
     let endpoint = S3Endpoint::of(&builder).unwrap();
     let credential = credential(Some("tok"));
     let now = Utc::now();
-    let key = super::key::derive(&credential.secret_key, &Timestamp::of(now).date, "us-east-1");
+    let key = super::key::derive(
+        &credential.secret_key,
+        &Timestamp::of(now).date,
+        "us-east-1",
+    );
     let request = crate::sign::PostRequest {
         expires_in: Duration::from_secs(600),
         content_type: Some("image/png".into()),
         min_size: 1,
         max_size: 1000,
     };
-    let post = super::post::sign(&endpoint, "bkt", &credential, &key, now, &Path::from("u/a.png"), &request).unwrap();
+    let post = super::post::sign(
+        &endpoint,
+        "bkt",
+        &credential,
+        &key,
+        now,
+        &Path::from("u/a.png"),
+        &request,
+    )
+    .unwrap();
     assert_eq!(post.url, "http://127.0.0.1:9000/bkt");
     let fields: BTreeMap<_, _> = post.fields.iter().cloned().collect();
-    let policy = base64::engine::general_purpose::STANDARD.decode(&fields["policy"]).unwrap();
+    let policy = base64::engine::general_purpose::STANDARD
+        .decode(&fields["policy"])
+        .unwrap();
     let policy: serde_json::Value = serde_json::from_slice(&policy).unwrap();
     let conditions = policy["conditions"].as_array().unwrap();
     assert!(conditions.contains(&serde_json::json!(["content-length-range", 1, 1000])));
     assert!(conditions.contains(&serde_json::json!({ "bucket": "bkt" })));
     for (name, value) in &post.fields {
         if name != "policy" && name != "x-amz-signature" {
-            assert!(conditions.contains(&serde_json::json!(["eq", format!("${name}"), value])), "{name}");
+            assert!(
+                conditions.contains(&serde_json::json!(["eq", format!("${name}"), value])),
+                "{name}"
+            );
         }
     }
-    let bad = crate::sign::PostRequest { min_size: 5, max_size: 4, ..request };
-    assert!(super::post::sign(&endpoint, "bkt", &credential, &key, now, &Path::from("u"), &bad).is_err());
+    let bad = crate::sign::PostRequest {
+        min_size: 5,
+        max_size: 4,
+        ..request
+    };
+    assert!(super::post::sign(
+        &endpoint,
+        "bkt",
+        &credential,
+        &key,
+        now,
+        &Path::from("u"),
+        &bad
+    )
+    .is_err());
 }
