@@ -190,12 +190,20 @@ fn static_access_key(
             .get(key)
             .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"))
     };
-    let others = [K::Token, K::SasKey, K::EncryptionKey, K::FabricTokenServiceUrl];
+    let others = [
+        K::Token,
+        K::SasKey,
+        K::EncryptionKey,
+        K::FabricTokenServiceUrl,
+    ];
     let credential_type = config.get(&K::CredentialType);
     if has_provider
         || on(&K::SkipSignature)
         || others.iter().any(|key| config.get(key).is_some())
-        || !matches!(credential_type.as_deref(), None | Some("auto" | "access_key"))
+        || !matches!(
+            credential_type.as_deref(),
+            None | Some("auto" | "access_key")
+        )
     {
         return None;
     }

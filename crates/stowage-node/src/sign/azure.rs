@@ -74,7 +74,12 @@ impl AzureSasSigner {
         let path = sample.path().strip_suffix('x')?;
         let path = percent_decode_str(path).decode_utf8().ok()?;
         let pairs: Vec<(String, String)> = sample.query_pairs().into_owned().collect();
-        let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let field = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         let start = DateTime::parse_from_rfc3339(field("st")?).ok()?.to_utc();
         let end = DateTime::parse_from_rfc3339(field("se")?).ok()?.to_utc();
         let expires_in = u64::try_from((end - start).num_seconds()).ok()?;
@@ -83,8 +88,12 @@ impl AzureSasSigner {
         // As object_store: the account is named by the host (`{account}.blob...`) or, for the
         // emulator and endpoints like it, by the path's first segment.
         let accounts = [account, Some(host_label)];
-        let candidates = std::iter::once(format!("/blob{path}"))
-            .chain(accounts.into_iter().flatten().map(|a| format!("/blob/{a}{path}")));
+        let candidates = std::iter::once(format!("/blob{path}")).chain(
+            accounts
+                .into_iter()
+                .flatten()
+                .map(|a| format!("/blob/{a}{path}")),
+        );
         for resource_prefix in candidates {
             let signer = Self {
                 url_prefix: url_prefix.to_string(),
@@ -92,7 +101,11 @@ impl AzureSasSigner {
                 key: key.clone(),
             };
             let request = SignRequest::new(Method::GET, Duration::from_secs(expires_in));
-            if signer.sign_at("x", &request, start).ok()?.split_once("&sig=")?.1
+            if signer
+                .sign_at("x", &request, start)
+                .ok()?
+                .split_once("&sig=")?
+                .1
                 == sample.as_str().split_once("&sig=")?.1
             {
                 return Some(signer);
@@ -130,14 +143,22 @@ impl AzureSasSigner {
         let mut expiry = String::with_capacity(20);
         let end = now + chrono::TimeDelta::seconds(request.expires_in.as_secs() as i64);
         push_iso_datetime(&mut expiry, &end);
-        let disposition = request.response_content_disposition.as_deref().unwrap_or_default();
+        let disposition = request
+            .response_content_disposition
+            .as_deref()
+            .unwrap_or_default();
         let content_type = request.response_content_type.as_deref().unwrap_or_default();
 
         // sp, st, se, resource, si, sip, spr, sv, sr, snapshot, ses, rscc, rscd, rsce, rscl, rsct
         let mut string_to_sign = String::with_capacity(
             160 + self.resource_prefix.len() + path.len() + disposition.len(),
         );
-        for field in [permissions, start.as_str(), expiry.as_str(), self.resource_prefix.as_str()] {
+        for field in [
+            permissions,
+            start.as_str(),
+            expiry.as_str(),
+            self.resource_prefix.as_str(),
+        ] {
             string_to_sign.push_str(field);
             string_to_sign.push('\n');
         }
@@ -271,7 +292,11 @@ mod tests {
             .unwrap();
         let cases = [
             ("emulator", emulator, None),
-            ("account URL", azurite("container"), Some("devstoreaccount1")),
+            (
+                "account URL",
+                azurite("container"),
+                Some("devstoreaccount1"),
+            ),
             ("public cloud", public, Some("acct")),
         ];
         for (name, theirs, account) in cases {
@@ -328,8 +353,22 @@ mod tests {
         // The string to sign, written out as Azure documents it (16 fields, version 2023-11-03).
         let resource = "/blob/devstoreaccount1/c/sp ace/100%/ü?#.txt";
         let fields = [
-            "r", "2025-12-01T12:00:00Z", "2025-12-01T12:10:00Z", resource, "", "", "",
-            SAS_VERSION, "b", "", "", "", "", "", "", "",
+            "r",
+            "2025-12-01T12:00:00Z",
+            "2025-12-01T12:10:00Z",
+            resource,
+            "",
+            "",
+            "",
+            SAS_VERSION,
+            "b",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
         ];
         assert_eq!(pairs["sig"], expected_sig(&fields));
         assert_eq!(pairs["st"], "2025-12-01T12%3A00%3A00Z");
@@ -347,9 +386,22 @@ mod tests {
         assert_eq!(pairs["rscd"], "attachment%3B%20filename%3D%22a%20b.txt%22");
         assert_eq!(pairs["rsct"], "text%2Fplain");
         let fields = [
-            "r", "2025-12-01T12:00:00Z", "2025-12-01T12:10:00Z", "/blob/devstoreaccount1/c/k",
-            "", "", "", SAS_VERSION, "b", "", "", "", "attachment; filename=\"a b.txt\"", "",
-            "", "text/plain",
+            "r",
+            "2025-12-01T12:00:00Z",
+            "2025-12-01T12:10:00Z",
+            "/blob/devstoreaccount1/c/k",
+            "",
+            "",
+            "",
+            SAS_VERSION,
+            "b",
+            "",
+            "",
+            "",
+            "attachment; filename=\"a b.txt\"",
+            "",
+            "",
+            "text/plain",
         ];
         assert_eq!(pairs["sig"], expected_sig(&fields));
         // Without them, the fields are empty and the URL names neither; HEAD reads.
@@ -365,7 +417,9 @@ mod tests {
         let theirs = azurite("c");
         let ours = AzureSasSigner::matching(&theirs, KEY, None).unwrap();
         let n = 20_000;
-        let paths: Vec<Path> = (0..n).map(|i| Path::from(format!("bench/{i}.bin"))).collect();
+        let paths: Vec<Path> = (0..n)
+            .map(|i| Path::from(format!("bench/{i}.bin")))
+            .collect();
         let request = request(Method::GET);
         for round in 0..3 {
             let started = std::time::Instant::now();

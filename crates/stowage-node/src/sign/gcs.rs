@@ -128,8 +128,16 @@ impl GcsUrlSigner {
                 "the GCS base URL and bucket must form a plain URL (no '?' or '#')",
             ));
         }
-        let url_prefix = sample.as_str().strip_suffix('x').unwrap_or_default().to_string();
-        let path_prefix = sample.path().strip_suffix('x').unwrap_or_default().to_string();
+        let url_prefix = sample
+            .as_str()
+            .strip_suffix('x')
+            .unwrap_or_default()
+            .to_string();
+        let path_prefix = sample
+            .path()
+            .strip_suffix('x')
+            .unwrap_or_default()
+            .to_string();
         let mut credential_in_url = String::new();
         push_form(&mut credential_in_url, email);
         credential_in_url.push_str("%2F");
@@ -181,7 +189,10 @@ impl GcsUrlSigner {
 
         let encoded_path = utf8_percent_encode(path, URL_PATH).to_string();
         let extras = [
-            ("response-content-disposition", &request.response_content_disposition),
+            (
+                "response-content-disposition",
+                &request.response_content_disposition,
+            ),
             ("response-content-type", &request.response_content_type),
         ];
 
@@ -302,7 +313,10 @@ impl UrlSigner for GcsObjectStoreSigner {
 pub fn object_store_options(extras: &SignRequest) -> StorageResult<SignedUrlOptions> {
     let mut options = SignedUrlOptions::default();
     let query = [
-        ("response-content-disposition", &extras.response_content_disposition),
+        (
+            "response-content-disposition",
+            &extras.response_content_disposition,
+        ),
         ("response-content-type", &extras.response_content_type),
     ];
     for (name, value) in query {
@@ -317,8 +331,10 @@ pub fn object_store_options(extras: &SignRequest) -> StorageResult<SignedUrlOpti
     }
     if let Some(length) = extras.content_length {
         let value = HeaderValue::from_str(&format!("{length},{length}")).map_err(invalid)?;
-        options =
-            options.with_signed_header(HeaderName::from_static("x-goog-content-length-range"), value);
+        options = options.with_signed_header(
+            HeaderName::from_static("x-goog-content-length-range"),
+            value,
+        );
     }
     Ok(options)
 }
@@ -504,9 +520,11 @@ mod tests {
 
     #[test]
     fn a_bad_key_is_invalid_config_without_its_text() {
-        let err = GcsRsaKey::from_pem("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n")
-            .err()
-            .unwrap();
+        let err = GcsRsaKey::from_pem(
+            "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n",
+        )
+        .err()
+        .unwrap();
         assert_eq!(err.code, crate::error::ErrorCode::InvalidConfig);
         assert!(!err.message.contains("c2VjcmV0"));
     }
@@ -526,7 +544,9 @@ mod tests {
         )
         .unwrap();
         let n = 2_000;
-        let paths: Vec<Path> = (0..n).map(|i| Path::from(format!("bench/{i}.bin"))).collect();
+        let paths: Vec<Path> = (0..n)
+            .map(|i| Path::from(format!("bench/{i}.bin")))
+            .collect();
         let request = SignRequest::new(Method::GET, Duration::from_secs(600));
         for round in 0..3 {
             let started = std::time::Instant::now();
