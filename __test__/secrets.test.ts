@@ -3,10 +3,11 @@
  * an error (message, path, stack, cause), whether the URL was given by the user or
  * quoted by the HTTP client in a failed request.
  */
+import { generateKeyPairSync } from 'node:crypto'
 import { createServer } from 'node:net'
 import { inspect } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { AzureStore, HTTPStore, S3Store, StorageError, fromUrl } from '../src/index.js'
+import { AzureStore, GCSStore, HTTPStore, S3Store, StorageError, fromUrl } from '../src/index.js'
 import type { Store } from '../src/index.js'
 
 /** Every marker of a secret planted below; none may ever show. */
@@ -142,6 +143,69 @@ describe('secrets in URLs never show', () => {
     for (const op of [() => store.get('k'), () => store.head('k'), () => store.listWithDelimiter('')]) {
       const err = await failure(op())
       expect(err).toBeInstanceOf(StorageError)
+      expect(leaks(errorTexts(err))).toEqual([])
+    }
+  })
+})
+
+describe('keys our own URL signers hold never show', () => {
+  /** A valid base64 account key made of the marker, so any echo of it is caught. */
+  const azureKey = 'SECRETKEYSECRETKEYSECRETKEYSECRETKEY'
+  const azure = () => new AzureStore({
+    account: 'devstoreaccount1', container: 'c', accessKey: azureKey, allowHttp: true,
+    endpoint: 'http://127.0.0.1:1/devstoreaccount1', retry: noRetry,
+  })
+
+  it('an AzureStore signing SAS URLs with its key: descriptions and refused options', async () => {
+    const store = azure()
+    expect(leaks(storeTexts(store))).toEqual([])
+    const url = await store.signUrl('GET', 'k', { responseContentDisposition: 'inline' })
+    expect(url).not.toMatch(SECRET)
+    for (const op of [
+      () => store.signUrl('PUT', 'k', { contentType: 'text/plain' }),
+      () => store.signUrl('PUT', 'k', { responseContentType: 'text/plain' }),
+      () => store.signUrl('GET', 'k', { responseContentDisposition: 'a\r\nb' }),
+      () => store.signUrls('POST' as never, ['k']),
+    ]) {
+      const err = await failure(op())
+      expect(err).toBeInstanceOf(StorageError)
+      expect(leaks(errorTexts(err))).toEqual([])
+    }
+  })
+
+  it('an AzureStore key that is not base64 is INVALID_CONFIG, not quoted', () => {
+    const { err } = attempt(() => new AzureStore({ account: 'a', container: 'c', accessKey: 'SECRET not base64!' }))
+    expect((err as StorageError).code).toBe('INVALID_CONFIG')
+    expect(leaks(errorTexts(err))).toEqual([])
+  })
+
+  it('a GCSStore signing V4 URLs with its account key: the key shows nowhere', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    const keyLines = pem.split('\n').filter((line) => line.length > 40)
+    const account = JSON.stringify({ client_email: 'signer@example.iam.gserviceaccount.com', private_key: pem, private_key_id: 'id', disable_oauth: true })
+    const store = new GCSStore({ bucket: 'b', serviceAccountKey: account, baseUrl: 'http://127.0.0.1:1', retry: noRetry })
+    const shown = (texts: string[]) => texts.filter((text) => keyLines.some((line) => text.includes(line)))
+    expect(shown(storeTexts(store))).toEqual([])
+    const url = await store.signUrl('PUT', 'k', { contentType: 'image/png', contentLength: 10 })
+    expect(shown([url])).toEqual([])
+    for (const op of [
+      () => store.signUrl('GET', 'k', { contentType: 'image/png' }),
+      () => store.signUrl('PUT', 'k', { contentType: 'é' }),
+      () => store.signUrl('PUT', 'k', { contentLength: -1 }),
+    ]) {
+      const err = await failure(op())
+      expect(err).toBeInstanceOf(StorageError)
+      expect(shown(errorTexts(err))).toEqual([])
+    }
+  })
+
+  it('a GCSStore private_key that is not an RSA key is INVALID_CONFIG, not quoted', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nSECRETSECRETSECRETSECRETSECRETSECRET\n-----END PRIVATE KEY-----\n'
+    for (const disable_oauth of [true, false]) {
+      const account = JSON.stringify({ client_email: 'e@x', private_key: pem, private_key_id: 'id', disable_oauth })
+      const { err } = attempt(() => new GCSStore({ bucket: 'b', serviceAccountKey: account }))
+      expect((err as StorageError).code).toBe('INVALID_CONFIG')
       expect(leaks(errorTexts(err))).toEqual([])
     }
   })

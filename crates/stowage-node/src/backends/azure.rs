@@ -8,7 +8,9 @@ use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 
 use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::sign::azure::AzureSasSigner;
 use crate::sign::object_store_signer::ObjectStoreSigner;
+use crate::sign::UrlSigner;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::AZURE_LIMITS;
 
@@ -130,6 +132,7 @@ fn build(
     let container = config.get(&K::ContainerName).unwrap_or_default();
     let account = config.get(&K::AccountName);
     let endpoint = config.get(&K::Endpoint);
+    let signing_key = static_access_key(&config, credential_provider.is_some());
     let retries = retry_config(retry)?;
     let mut builder = config
         .builder
@@ -143,7 +146,7 @@ fn build(
         Some(url) => format!("AzureStore({}", describe_url(url)),
         None => format!("AzureStore(container={container:?}"),
     };
-    if let Some(account) = account {
+    if let Some(account) = &account {
         description.push_str(&format!(", account={account:?}"));
     }
     if let Some(endpoint) = endpoint {
@@ -154,7 +157,14 @@ fn build(
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
-    let signer = Arc::new(ObjectStoreSigner::new(Arc::new(azure.clone())));
+    let own_signer = signing_key.and_then(|key| {
+        let account = account.as_deref().or(emulator.then_some(EMULATOR_ACCOUNT));
+        AzureSasSigner::matching(&azure, &key, account)
+    });
+    let signer: Arc<dyn UrlSigner> = match own_signer {
+        Some(own) => Arc::new(own),
+        None => Arc::new(ObjectStoreSigner::new(Arc::new(azure.clone()))),
+    };
     assemble(
         Adjusted::new(azure, retries),
         Some(signer),
@@ -163,6 +173,45 @@ fn build(
         AZURE_LIMITS,
         Capabilities::AZURE,
     )
+}
+
+/// The account key object_store will sign with, when it is one fixed key: given, or
+/// Azurite's in emulator mode with no other credential. Any other credential (a token, whose
+/// URLs are user-delegation SAS; a SAS, which cannot sign; a provider) leaves signing to
+/// object_store, and so does a configuration in which object_store resolves credentials
+/// some other way (`AzureSasSigner::matching` checks it signs as object_store does).
+fn static_access_key(
+    config: &CloudConfig<MicrosoftAzureBuilder>,
+    has_provider: bool,
+) -> Option<String> {
+    use AzureConfigKey as K;
+    let on = |key: &K| {
+        config
+            .get(key)
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"))
+    };
+    let others = [
+        K::Token,
+        K::SasKey,
+        K::EncryptionKey,
+        K::FabricTokenServiceUrl,
+    ];
+    let credential_type = config.get(&K::CredentialType);
+    if has_provider
+        || on(&K::SkipSignature)
+        || others.iter().any(|key| config.get(key).is_some())
+        || !matches!(
+            credential_type.as_deref(),
+            None | Some("auto" | "access_key")
+        )
+    {
+        return None;
+    }
+    match config.get(&K::AccessKey) {
+        Some(key) => Some(key),
+        None if on(&K::UseEmulator) => Some(EMULATOR_KEY.to_string()),
+        None => None,
+    }
 }
 
 impl TryFrom<NativeAzureOptions> for StoreInner {

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use napi_derive::napi;
-use object_store::gcp::{
-    GcpSigningCredential, GoogleCloudStorageBuilder, GoogleConfigKey, ServiceAccountKey,
-};
+use object_store::gcp::{GcpSigningCredential, GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::path::Path;
 use object_store::signer::{Method, Signer, Url};
 use object_store::{ClientOptions, StaticCredentialProvider};
@@ -16,7 +14,9 @@ use serde::Deserialize;
 
 use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::sign::gcs::{GcsObjectStoreSigner, GcsRsaKey, GcsUrlSigner};
 use crate::sign::object_store_signer::ObjectStoreSigner;
+use crate::sign::UrlSigner;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::GCS_LIMITS;
 
@@ -73,6 +73,9 @@ fn is_credential_key(key: &GoogleConfigKey) -> bool {
     )
 }
 
+/// object_store's default base URL (the XML API).
+const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
+
 /// The parts of a service-account file needed to sign URLs ourselves.
 #[derive(Deserialize)]
 struct ServiceAccountFile {
@@ -80,6 +83,8 @@ struct ServiceAccountFile {
     private_key: Option<String>,
     #[serde(default)]
     disable_oauth: bool,
+    /// A base URL the file may carry (object_store uses it when none is configured).
+    gcs_base_url: Option<String>,
 }
 
 impl ServiceAccountFile {
@@ -102,30 +107,27 @@ impl ServiceAccountFile {
         })
     }
 
-    /// How URLs get signed. With OAuth disabled (as for emulators) object_store signs through
-    /// the IAM `signBlob` API at iamcredentials.googleapis.com, with an empty token; with a
-    /// private key at hand we sign locally instead. An empty key (object_store's own CI
-    /// account for fake-gcs-server) means there is nothing to sign with.
+    /// How URLs get signed. An account with a private key signs locally, by our signer (its
+    /// key parsed once, here, and lent to object_store as well). With OAuth disabled (as for
+    /// emulators) object_store would otherwise sign through the IAM `signBlob` API with an
+    /// empty token; an empty key there (object_store's own CI account for fake-gcs-server)
+    /// means there is nothing to sign with.
     fn signing(&self) -> StorageResult<AccountSigning> {
-        if !self.disable_oauth {
-            return Ok(AccountSigning::ObjectStore);
-        }
         let pem = self.private_key.as_deref().unwrap_or_default();
         if pem.trim().is_empty() {
-            return Ok(AccountSigning::Unavailable);
+            return Ok(match self.disable_oauth {
+                true => AccountSigning::Unavailable,
+                false => AccountSigning::ObjectStore,
+            });
         }
         let Some(email) = &self.client_email else {
             return Ok(AccountSigning::ObjectStore);
         };
-        let key = ServiceAccountKey::from_pem(pem.as_bytes()).map_err(|_| {
-            StorageFailure::invalid_config(
-                "the service account's private_key is not a valid PEM RSA key",
-            )
-        })?;
-        Ok(AccountSigning::Local(GcpSigningCredential {
+        let key = GcsRsaKey::from_pem(pem)?;
+        Ok(AccountSigning::Local {
             email: email.clone(),
-            private_key: Some(key),
-        }))
+            key,
+        })
     }
 }
 
@@ -134,7 +136,7 @@ enum AccountSigning {
     /// object_store's own choice (a token-backed account signs through the IAM API).
     ObjectStore,
     /// Locally, with the account's key.
-    Local(GcpSigningCredential),
+    Local { email: String, key: GcsRsaKey },
     /// Nothing: an emulator account without a key.
     Unavailable,
 }
@@ -197,16 +199,35 @@ fn build(
         None => AccountSigning::ObjectStore,
     };
     let unsigned = matches!(signing, AccountSigning::Unavailable);
-    if let AccountSigning::Local(credential) = signing {
+    let bucket = match url {
+        // object_store reads `gs://bucket/...`'s bucket at build time, from the host.
+        Some(url) => url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string)),
+        None => config.builder.get_config_value(&GoogleConfigKey::Bucket),
+    }
+    .unwrap_or_default();
+    let base_url = config.builder.get_config_value(&GoogleConfigKey::BaseUrl);
+    let mut own_signer = None;
+    if let AccountSigning::Local { email, key } = signing {
+        let signing_base = base_url
+            .clone()
+            .or_else(|| account.as_ref().and_then(|a| a.gcs_base_url.clone()))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+        own_signer = Some(GcsUrlSigner::new(
+            &signing_base,
+            &bucket,
+            &email,
+            key.clone(),
+        )?);
+        let credential = GcpSigningCredential {
+            email,
+            private_key: Some(key.for_object_store()),
+        };
         config.builder = config
             .builder
             .with_signing_credentials(Arc::new(StaticCredentialProvider::new(credential)));
     }
-    let bucket = config
-        .builder
-        .get_config_value(&GoogleConfigKey::Bucket)
-        .unwrap_or_default();
-    let base_url = config.builder.get_config_value(&GoogleConfigKey::BaseUrl);
     let retries = retry_config(retry)?;
     let mut builder = config
         .builder
@@ -225,14 +246,14 @@ fn build(
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
-    let signer: Arc<dyn Signer> = if unsigned {
-        Arc::new(NoSigningKey)
-    } else {
-        Arc::new(gcs.clone())
+    let signer: Arc<dyn UrlSigner> = match own_signer {
+        Some(own) => Arc::new(own),
+        None if unsigned => Arc::new(ObjectStoreSigner::new(Arc::new(NoSigningKey))),
+        None => Arc::new(GcsObjectStoreSigner(Arc::new(gcs.clone()))),
     };
     assemble(
         Adjusted::new(gcs, retries).needing_version_for_updates("GCS"),
-        Some(Arc::new(ObjectStoreSigner::new(signer))),
+        Some(signer),
         prefix,
         description,
         GCS_LIMITS,

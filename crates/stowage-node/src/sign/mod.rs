@@ -4,7 +4,9 @@
 //! store's signer (S3's own in `s3/`, GCS's and Azure's in their files) turns that into URLs.
 //! Signers receive full paths: the store's prefix is already applied.
 
+pub mod azure;
 pub mod encode;
+pub mod gcs;
 pub mod object_store_signer;
 pub mod s3;
 
