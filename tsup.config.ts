@@ -20,4 +20,7 @@ export default defineConfig({
   target: 'node20',
   // The optional peers: loaded from the app's node_modules, never bundled.
   external: ['typeorm', 'reflect-metadata', 'multer', 'fastify', '@fastify/multipart'],
+  // file-type is ESM only: bundled, it loads from this CommonJS build on every Node 20 (a
+  // require() of it needs 20.19+, and tsup turns a dynamic import() into a require()).
+  noExternal: ['file-type'],
 })
