@@ -10,7 +10,7 @@ import { fileTooLarge } from '../file-validation.js'
 import { storages } from '../registry.js'
 import type { ObjectStore } from '../types.js'
 import { newPendingId, removePending, writePending } from './pending.js'
-import { putHeaders, signer, uploadWays } from './signing.js'
+import { putBinding, signer, uploadWays } from './signing.js'
 import { signUploadToken, signingKey, type UploadSecretOption, type UploadTokenPayload } from './token.js'
 
 /** Options of {@link prepareUpload}. */
@@ -161,12 +161,9 @@ export async function prepareUpload(options: PrepareUploadOptions): Promise<Prep
   if (ways.put) {
     return withPending(checked, async () => undefined, async () => {
       const token = signUploadToken({ ...payload, via: 'put' }, options.secret)
-      const url = await signer(store, 'put', backend).signUrl('PUT', key, {
-        expiresIn,
-        contentType,
-        ...(size === undefined ? {} : { contentLength: size }),
-      })
-      return { token, url, method: 'PUT' as const, headers: putHeaders(store, contentType), key, expiresAt }
+      const binding = putBinding(store, contentType, size)
+      const url = await signer(store, 'put', backend).signUrl('PUT', key, { expiresIn, ...binding.sign })
+      return { token, url, method: 'PUT' as const, headers: binding.headers, key, expiresAt }
     })
   }
   if (options.uploadRoute === undefined || typeof options.uploadRoute !== 'string' || options.uploadRoute === '') {
