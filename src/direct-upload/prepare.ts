@@ -29,8 +29,8 @@ export interface PrepareUploadOptions extends UploadSecretOption {
   expiresIn?: number
   /**
    * The app's route that takes the bytes for a store that cannot sign (LocalStore, MemoryStore),
-   * served by `directUploadHandler` of `stowage/multer` or `stowage/fastify`; the token is
-   * appended as the last path segment. Required for such stores, ignored by the others.
+   * served by `directUploadHandler` of `stowage/multer` or `stowage/fastify`; the URL is this
+   * route with a `token` query parameter. Required for such stores, ignored by the others.
    */
   uploadRoute?: string
   /** The object's key; defaults to `<keyPrefix>/<uuid>/<sanitized filename>`. */
@@ -134,8 +134,12 @@ export async function withPending<T>(
   }
 }
 
+/**
+ * The route's URL for `token`: a `token` query parameter, not a path segment, since a token
+ * (some 400 characters) is longer than routers take as a path parameter (Fastify: 100).
+ */
 function routeUrl(uploadRoute: string, token: string): string {
-  return `${uploadRoute.replace(/\/+$/, '')}/${token}`
+  return `${uploadRoute}${uploadRoute.includes('?') ? '&' : '?'}token=${token}`
 }
 
 /**
