@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  FileObject, S3Store, abortMultipartUpload, completeMultipartUpload, confirmUpload, prepareMultipartUpload, prepareUpload,
-  signUploadPart, storages, sweepUnconfirmed, type PreparedUpload,
+  FileObject, abortMultipartUpload, completeMultipartUpload, confirmUpload, prepareMultipartUpload, prepareUpload,
+  signUploadPart, storages, sweepUnconfirmed, type PreparedUpload, type S3Store,
 } from '../../src/index.js'
 import { makeS3, pendingUploads, uniquePrefix, useServers } from '../cloud/helpers.js'
 import { PNG_1X1, SECRET, elfBytes } from './helpers.js'
@@ -33,13 +33,8 @@ async function exists(store: S3Store, key: string): Promise<boolean> {
   })
 }
 
-// These need the S3 signer's presigned POST, signed PUT headers, response overrides and
-// presigned multipart (store.signPost and friends, branch signer-s3): until that is merged,
-// S3Store has no signPost and the suite says so instead of failing on what is not there yet.
-const hasS3Signer = typeof (S3Store.prototype as unknown as Record<string, unknown>).signPost === 'function'
-
 for (const [kind, label, verifies] of [['s3mem', 's3-mem-server', true], ['s3moto', 'moto', false]] as const) {
-  describe.skipIf(!hasS3Signer)(`direct uploads on S3 (${label})`, () => {
+  describe(`direct uploads on S3 (${label})`, () => {
     const backend = `web-s3-${kind}`
     let store: S3Store
     let prefix: string
