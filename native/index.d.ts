@@ -70,6 +70,24 @@ export declare class NativeStore {
   list(prefix?: string | undefined | null, offset?: string | undefined | null): NativeLister
   /** One level under `prefix`: its objects and its sub-directories. */
   listWithDelimiter(prefix?: string | undefined | null): Promise<NativeListResult>
+  /** Abort upload `uploadId` of `path`: its parts are discarded and no object appears. */
+  abortMultipartUpload(path: string, uploadId: string): Promise<undefined>
+  /**
+   * Complete upload `uploadId` of `path` from its parts (numbered 1 to n, in any order):
+   * the object appears whole. Resolves to its etag and version.
+   */
+  completeMultipartUpload(path: string, uploadId: string, parts: Array<UploadedPart>): Promise<NativePutResult>
+  /**
+   * Start a multipart upload of `path`; resolves to its upload id, for
+   * `signUploadParts`, `completeMultipartUpload` and `abortMultipartUpload`. S3 only.
+   */
+  createMultipartUpload(path: string, options?: CreateMultipartUploadOptions | undefined | null): Promise<string>
+  /**
+   * A presigned PUT URL for each of `partNumbers` (1 to 10 000) of upload `uploadId`:
+   * the part number and upload id are signed into it. The server answers each PUT with
+   * the part's `ETag`, which `completeMultipartUpload` needs.
+   */
+  signUploadParts(path: string, uploadId: string, partNumbers: Array<number>, options?: SignUploadPartsOptions | undefined | null): Promise<Array<string>>
   /**
    * Write `data` to `path`: one request up to `chunkSize`, a concurrent
    * multipart upload above it, in parts sized to fit the backend's part limit.
@@ -77,8 +95,19 @@ export declare class NativeStore {
   put(path: string, data: Buffer, options?: NativePutOptions | undefined | null): Promise<NativePutResult>
   /** Move `from` to `to`; with `overwrite: false`, fail if `to` exists. */
   rename(from: string, to: string, overwrite: boolean): Promise<void>
-  /** Presigned URLs for `paths`, valid for `expiresIn` seconds (default 3600). */
-  signUrls(methodName: string, paths: Array<string>, expiresIn?: number | undefined | null): Promise<Array<string>>
+  /**
+   * A presigned URL for `path`. With a credential already at hand (static keys, or a
+   * provider's answer still fresh) it is signed on the spot, without a thread hop.
+   */
+  signUrl(methodName: string, path: string, options?: SignOptions | undefined | null): Promise<string>
+  /** Presigned URLs for `paths`, in order, all for the same method and options. */
+  signUrls(methodName: string, paths: Array<string>, options?: SignOptions | undefined | null): Promise<Array<string>>
+  /**
+   * A form a browser can post a file with straight to the store, for `path`. The signed
+   * policy fixes the key, the size range and (when given) the content type. S3 only;
+   * other stores give `NOT_SUPPORTED`.
+   */
+  signPost(path: string, options: SignPostOptions): Promise<SignedPostForm>
   /** Start a streamed upload to `path`; nothing is visible until `finish()`. */
   upload(path: string, options?: NativePutOptions | undefined | null): NativeUpload
 }
@@ -144,6 +173,13 @@ export interface Capabilities {
   copyIfNotExists: boolean
   /** `get` with `ifMatch`, `ifNoneMatch`, `ifModifiedSince`, `ifUnmodifiedSince`. */
   conditionalGet: boolean
+  /** `signPost`: a browser form upload whose signed policy limits size and type (S3). */
+  signPost: boolean
+  /**
+   * `createMultipartUpload`, `signUploadParts`, `completeMultipartUpload` and
+   * `abortMultipartUpload`: multipart uploads whose parts go up through presigned URLs (S3).
+   */
+  presignedMultipart: boolean
 }
 
 /**
@@ -182,6 +218,12 @@ export interface ClientOptions {
   http2Only?: boolean
   /** Extra headers sent with every request. */
   defaultHeaders?: Record<string, string>
+}
+
+/** Options of `createMultipartUpload`. */
+export interface CreateMultipartUploadOptions {
+  /** The object's `Content-Type` once completed. */
+  contentType?: string
 }
 
 /**
@@ -492,10 +534,69 @@ export interface RetryOptions {
   backoff?: BackoffOptions
 }
 
+/** A presigned form: post `fields`, then the file as the field `file` (last), to `url`. */
+export interface SignedPostForm {
+  /** Where the form goes (the bucket's URL). */
+  url: string
+  /** The form's fields, the signed policy and its signature among them. */
+  fields: Record<string, string>
+}
+
+/** Options of `signUrl` and `signUrls`. */
+export interface SignOptions {
+  /** Seconds the URL stays valid: a whole number from 1 to 604800 (7 days); default 3600. */
+  expiresIn?: number
+  /**
+   * GET/HEAD only: the `Content-Disposition` the server answers with, as you would write
+   * the header (e.g. `attachment; filename="report.pdf"`); it is encoded into the URL
+   * and signed, so it cannot be changed.
+   */
+  responseContentDisposition?: string
+  /** GET/HEAD only: the `Content-Type` the server answers with, signed likewise. */
+  responseContentType?: string
+  /**
+   * PUT only: the `Content-Type` the upload must send; signed as a header, so an upload
+   * with another type is refused by the server.
+   */
+  contentType?: string
+  /**
+   * PUT only: the exact size in bytes the upload must have; signed as the
+   * `Content-Length` header, so an upload of another size is refused.
+   */
+  contentLength?: number
+}
+
+/** Options of `signPost`. */
+export interface SignPostOptions {
+  /** Seconds the form stays valid: a whole number from 1 to 604800; default 3600. */
+  expiresIn?: number
+  /**
+   * The `Content-Type` the form must declare (its `Content-Type` field, sent as given);
+   * any other is refused. Without it the form may declare any type.
+   */
+  contentType?: string
+  /** The smallest file accepted, in bytes (default 0). */
+  minSize?: number
+  /** The largest file accepted, in bytes; a larger one is refused and nothing is stored. */
+  maxSize: number
+}
+
+/** Options of `signUploadParts`. */
+export interface SignUploadPartsOptions {
+  /** Seconds the URLs stay valid: a whole number from 1 to 604800; default 3600. */
+  expiresIn?: number
+}
+
 /** The version a conditional put writes over: an etag, a version, or both. */
 export interface UpdateVersion {
   /** The etag the object must still have. */
   etag?: string
   /** The version the object must still be (GCS: its generation). */
   version?: string
+}
+
+/** One uploaded part: its number and the `ETag` the server answered its PUT with. */
+export interface UploadedPart {
+  partNumber: number
+  etag: string
 }

@@ -15,7 +15,7 @@ const servers = useServers(['s3mem', 's3moto'])
 function postForm(form: SignedPostForm, body: Buffer, fileType = 'application/octet-stream', extra: Record<string, string> = {}) {
   const data = new FormData()
   for (const [name, value] of Object.entries({ ...form.fields, ...extra })) data.append(name, value)
-  data.append('file', new Blob([body], { type: fileType }), 'upload.bin')
+  data.append('file', new Blob([new Uint8Array(body)], { type: fileType }), 'upload.bin')
   return fetch(form.url, { method: 'POST', body: data })
 }
 
