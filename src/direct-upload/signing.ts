@@ -50,7 +50,7 @@ export function signer(store: ObjectStore, what: keyof UploadWays, backend: stri
     const names = { post: 'presigned POST', put: 'presigned PUT', multipart: 'presigned multipart uploads' }
     throw new NotSupportedError(`the store registered as "${backend}" cannot sign ${names[what]}`)
   }
-  return store as UploadSigningStore
+  return store
 }
 
 /**
