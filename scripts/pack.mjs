@@ -90,7 +90,7 @@ export function packAll({ out, artifacts = join(root, 'native'), all = false, re
     const missing = platforms.filter((p) => !binaries.has(p))
     if (missing.length > 0) throw new Error(`no binary for ${missing.join(', ')} under ${artifacts}`)
   }
-  for (const required of ['dist/index.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/typeorm/index.js', 'native/index.cjs']) {
+  for (const required of ['dist/index.cjs', 'dist/index.js', 'dist/index.d.ts', 'dist/typeorm/index.js', 'dist/multer/index.js', 'dist/fastify/index.js', 'native/index.cjs']) {
     if (!existsSync(join(root, required))) throw new Error(`${required} is missing: run npm run build:ts first`)
   }
   if (!readFileSync(join(root, 'dist/index.js'), 'utf8').includes("('./index.cjs')")) {

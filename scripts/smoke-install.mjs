@@ -53,6 +53,8 @@ function run(label, args, { cwd, env, allowFailure = false }) {
 const USER_TS = `// What a user writes: both entry points, typed.
 import { MemoryStore, LocalStore, StorageError, NotFoundError, type ObjectMeta, type StorageErrorCode } from 'stowage'
 import { StoredObjectColumn, StoredObjectSubscriber, FileObject, storedObjectColumnType } from 'stowage/typeorm'
+import { multerStorage, type StowageStorageEngine } from 'stowage/multer'
+import { saveMultipartFile } from 'stowage/fastify'
 
 export async function roundTrip(): Promise<string> {
   const store = new MemoryStore()
@@ -70,7 +72,8 @@ export async function roundTrip(): Promise<string> {
     if (error instanceof StorageError) return error.message
   }
   const kind: 'jsonb' | 'json' | 'simple-json' = storedObjectColumnType('postgres')
-  void [StoredObjectColumn, StoredObjectSubscriber, FileObject, kind]
+  const engine: StowageStorageEngine = multerStorage({ backend: 'uploads' })
+  void [StoredObjectColumn, StoredObjectSubscriber, FileObject, kind, engine, saveMultipartFile]
   return (await (await store.get('k')).text()) + meta.size
 }
 `
@@ -81,7 +84,7 @@ function typecheck(project, env) {
     { name: 'node16 (ESM)', file: 'user.mts', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
     { name: 'node16 (CJS)', file: 'user.cts', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
     { name: 'bundler', file: 'user.ts', compilerOptions: { module: 'esnext', moduleResolution: 'bundler' } },
-    // node10 ignores `exports`: `types` and `typesVersions` must carry both entry points.
+    // node10 ignores `exports`: `types` and `typesVersions` must carry every entry point.
     { name: 'node10', file: 'user.ts', compilerOptions: { module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '5.0' } },
   ]
   let passed = 0
