@@ -102,15 +102,19 @@ export function prepare(file, { size } = {}) {
   return api('POST', '/api/uploads', { filename: file.name, contentType: file.type, size })
 }
 
-/** Direct, step 2: the bytes to the store (S3's presigned POST or PUT, or LocalStore's route). */
+/**
+ * Direct, step 2: the bytes to the store (S3's presigned POST or PUT), or, for a store that
+ * cannot sign (LocalStore), to the app's upload route that the ticket names.
+ */
 export async function sendToStore(ticket, file) {
+  const by = new URL(ticket.url, location.href).origin === location.origin ? 'server' : 'store'
   if (ticket.method === 'POST') {
     const form = new FormData()
     for (const [name, value] of Object.entries(ticket.fields ?? {})) form.append(name, value)
     form.append('file', file) // last: S3 ignores fields after the file
-    await send('POST', ticket.url, form, { by: 'store' })
+    await send('POST', ticket.url, form, { by })
   } else {
-    await send('PUT', ticket.url, file, { headers: ticket.headers ?? {}, by: 'store' })
+    await send('PUT', ticket.url, file, { headers: ticket.headers ?? {}, by })
   }
 }
 
@@ -140,6 +144,12 @@ function startReplace(doc) {
   $('submit').textContent = 'Replace'
   $('cancel-replace').hidden = false
   $('file').focus()
+}
+
+/** Marks an operation as over, list reloaded (the browser test waits for the count to change). */
+function finished() {
+  document.body.dataset.busy = 'false'
+  document.body.dataset.operations = String(Number(document.body.dataset.operations ?? 0) + 1)
 }
 
 function cell(row, text) {
@@ -188,7 +198,8 @@ async function deleteDocument(doc) {
     setStatus('error', `Could not delete: ${error.message}`, { code: error.code, by: error.by })
   }
   if (String(doc.id) === $('replace-id').value) endReplace()
-  await refresh()
+  await refresh().catch(() => {})
+  finished()
 }
 
 async function onSubmit(event) {
@@ -200,6 +211,7 @@ async function onSubmit(event) {
   const title = $('title').value.trim()
   const how = mode === 'direct' ? 'directly to the store' : 'through the server'
   $('submit').disabled = true
+  document.body.dataset.busy = 'true'
   setProgress(0, file.size)
   setStatus('busy', `Uploading ${file.name} ${how}…`)
   try {
@@ -212,7 +224,8 @@ async function onSubmit(event) {
     setStatus('error', `Refused by ${who} (${error.code}): ${error.message}`, { code: error.code, by: error.by })
   } finally {
     $('submit').disabled = false
-    await refresh()
+    await refresh().catch(() => {})
+    finished()
   }
 }
 
