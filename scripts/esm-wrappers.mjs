@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { init, parse } from 'cjs-module-lexer'
 
-export const ENTRIES = ['index', 'typeorm/index']
+export const ENTRIES = ['index', 'typeorm/index', 'multer/index', 'fastify/index']
 
 export async function writeEsmWrappers(dist) {
   await init()

@@ -16,6 +16,7 @@ export type StorageErrorCode =
   | 'NOT_SUPPORTED'
   | 'INVALID_CONFIG'
   | 'ABORTED'
+  | 'INVALID_TOKEN'
   | 'GENERIC'
 
 /** Options shared by every `StorageError` constructor. */
@@ -82,6 +83,24 @@ export class AbortError extends StorageError {
   }
 }
 
+/** Why an upload token was refused (see {@link UploadTokenError}). */
+export type UploadTokenRefusal = 'malformed' | 'signature' | 'expired' | 'consumed'
+
+/**
+ * A direct-upload token (`prepareUpload`) that cannot be used: not a token (`malformed`), not
+ * signed with this server's secret or altered (`signature`), past its `expiresAt` (`expired`), or
+ * already confirmed, aborted or swept (`consumed`). The message never shows the secret.
+ */
+export class UploadTokenError extends StorageError {
+  /** Which of the four refusals this is. */
+  readonly reason: UploadTokenRefusal
+
+  constructor(message: string, options: StorageErrorOptions & { reason?: UploadTokenRefusal } = {}) {
+    super(message, 'INVALID_TOKEN', options)
+    this.reason = options.reason ?? 'malformed'
+  }
+}
+
 const classByCode: Record<Exclude<StorageErrorCode, 'GENERIC'>, new (message: string, options?: StorageErrorOptions) => StorageError> = {
   NOT_FOUND: NotFoundError,
   ALREADY_EXISTS: AlreadyExistsError,
@@ -93,6 +112,7 @@ const classByCode: Record<Exclude<StorageErrorCode, 'GENERIC'>, new (message: st
   NOT_SUPPORTED: NotSupportedError,
   INVALID_CONFIG: ConfigError,
   ABORTED: AbortError,
+  INVALID_TOKEN: UploadTokenError,
 }
 
 /** Build the `StorageError` subclass for `code`. */

@@ -4,10 +4,11 @@ import { stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename } from 'node:path'
 import type { Readable } from 'node:stream'
+import { create as contentDisposition } from 'content-disposition'
 import type MimeTypes from 'mime-types'
 import { ChecksumTally, hashingSource } from './checksum.js'
 import { fileTooLarge } from './file-validation.js'
-import type { ObjectStore, PutOptions, PutResult } from './types.js'
+import type { ObjectStore, PutOptions, PutResult, SignOptions } from './types.js'
 import { storages } from './registry.js'
 
 /** Bytes a `FileObject` can be made from: a buffer, a string (UTF-8) or a stream of bytes. */
@@ -67,6 +68,18 @@ export interface FileSaveOptions
   maxSize?: number
 }
 
+/** Options of {@link FileObject.signUrl}. */
+export interface FileSignUrlOptions {
+  /** Default `GET`. */
+  method?: 'GET' | 'PUT' | 'HEAD' | 'DELETE'
+  /** Seconds the URL stays valid (default 3600). */
+  expiresIn?: number
+  /** Serve the file inline (`Content-Disposition: inline`) rather than as an attachment. */
+  inline?: boolean
+  /** The name the browser saves the file as; defaults to the original `filename`. */
+  filename?: string
+}
+
 type PendingContent = { kind: 'content'; content: FileContent } | { kind: 'path'; path: string }
 
 const BRAND = Symbol.for('stowage.FileObject')
@@ -82,7 +95,8 @@ export function sanitizeFilename(filename: string): string {
   return cleaned.length > 0 ? cleaned : 'file'
 }
 
-function defaultKey(filename: string, keyPrefix: string | undefined): string {
+/** A fresh, unique key for `filename`: `<keyPrefix>/<uuid>/<sanitized filename>`. */
+export function defaultKey(filename: string, keyPrefix: string | undefined): string {
   const prefix = (keyPrefix ?? '').replace(/^\/+|\/+$/g, '')
   const tail = `${randomUUID()}/${sanitizeFilename(filename)}`
   return prefix.length > 0 ? `${prefix}/${tail}` : tail
@@ -310,9 +324,21 @@ export class FileObject {
     await this.store.delete(this.key)
   }
 
-  /** A presigned URL for the object (default `GET`, valid `expiresIn` seconds, default 3600). */
-  async signUrl(opts: { method?: 'GET' | 'PUT' | 'HEAD' | 'DELETE'; expiresIn?: number } = {}): Promise<string> {
-    return this.store.signUrl(opts.method ?? 'GET', this.key, { expiresIn: opts.expiresIn })
+  /**
+   * A presigned URL for the object (default `GET`, valid `expiresIn` seconds, default 3600). A
+   * `GET` or `HEAD` link makes the server answer with `Content-Disposition: attachment` and the
+   * original filename (RFC 6266, with an RFC 5987 `filename*` for a name that is not ASCII) and
+   * the file's `Content-Type`, so that a browser saves the file under its name rather than render
+   * it (an uploaded HTML page never runs on your origin); `{ inline: true }` asks for `inline`.
+   */
+  async signUrl(opts: FileSignUrlOptions = {}): Promise<string> {
+    const method = opts.method ?? 'GET'
+    const options: SignOptions & { responseContentDisposition?: string; responseContentType?: string } = { expiresIn: opts.expiresIn }
+    if (method === 'GET' || method === 'HEAD') {
+      options.responseContentDisposition = contentDisposition(opts.filename ?? this.filename, { type: opts.inline === true ? 'inline' : 'attachment' })
+      if (this.contentType) options.responseContentType = this.contentType
+    }
+    return this.store.signUrl(method, this.key, options)
   }
 
   /** The metadata as stored in a database column; never the bytes. */

@@ -2,20 +2,32 @@
 export interface FileConstraints {
   /** Largest accepted size in bytes. */
   maxSize?: number
-  /** Accepted content types; `image/*` accepts every image type. */
+  /**
+   * Accepted content types; `image/*` accepts every image type. Both the declared type and the
+   * format the first bytes show are checked (see docs/typeorm.md, "Validation").
+   */
   allowedContentTypes?: readonly string[]
+  /** Widest accepted image, in pixels, read from the image's header (images only). */
+  maxImageWidth?: number
+  /** Tallest accepted image, in pixels, read from the image's header (images only). */
+  maxImageHeight?: number
 }
 
-/** Why a file was refused: too large, or a content type outside the allowed list. */
-export type FileValidationCode = 'FILE_TOO_LARGE' | 'CONTENT_TYPE_NOT_ALLOWED'
+/**
+ * Why a file was refused: `FILE_TOO_LARGE` (over `maxSize`), `CONTENT_TYPE_NOT_ALLOWED` (its
+ * declared type, or the type its bytes show, is outside `allowedContentTypes`), `CONTENT_MISMATCH`
+ * (its bytes contradict its declared type), `IMAGE_TOO_LARGE` (an image wider or taller than the
+ * column's limits, or whose dimensions could not be read).
+ */
+export type FileValidationCode = 'FILE_TOO_LARGE' | 'CONTENT_TYPE_NOT_ALLOWED' | 'CONTENT_MISMATCH' | 'IMAGE_TOO_LARGE'
 
 /**
- * A file refused by a column's `maxSize` or `allowedContentTypes`: thrown before the file is
- * uploaded or the row is written (or, for a stream of unknown length, as soon as it grows past
- * `maxSize`, which aborts the upload).
+ * A file refused by a column's `maxSize`, `allowedContentTypes` or image limits: thrown before
+ * the file is uploaded or the row is written, or, for content only known by reading it (a stream's
+ * length, the bytes' format, an image's dimensions), while it is read, which aborts the upload.
  */
 export class FileValidationError extends Error {
-  /** `FILE_TOO_LARGE` or `CONTENT_TYPE_NOT_ALLOWED`. */
+  /** Why the file was refused. */
   readonly code: FileValidationCode
   /** The original filename of the refused file. */
   readonly filename: string | undefined
