@@ -16,7 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type RunningApp } from '../../examples/upload-app/app.js'
 import { MAX_FILE_SIZE } from '../../examples/upload-app/entities.js'
-import { LocalStore, StorageError, type ObjectStore } from '../../src/index.js'
+import { LocalStore, RESERVED_PREFIX, StorageError, type ObjectStore } from '../../src/index.js'
 import { makeS3, uniquePrefix, useServers } from '../cloud/helpers.js'
 import { launchChromium, screenshot } from '../fixtures/browser.js'
 
@@ -62,9 +62,10 @@ async function fixture(name: string, bytes: Buffer): Promise<{ path: string; nam
   return { path, name, bytes }
 }
 
+/** The store's objects, less the direct uploads' pending markers (under RESERVED_PREFIX). */
 async function keysOf(store: ObjectStore): Promise<string[]> {
   const keys: string[] = []
-  for await (const meta of store.list()) keys.push(meta.path)
+  for await (const meta of store.list()) if (!meta.path.startsWith(`${RESERVED_PREFIX}/`)) keys.push(meta.path)
   return keys.sort()
 }
 
@@ -107,7 +108,7 @@ async function download(page: Page, app: RunningApp, id: number) {
   const link = page.locator(`tr[data-id="${id}"] a.download`)
   const href = await link.getAttribute('href')
   const [saved] = await Promise.all([page.waitForEvent('download'), link.click()])
-  const bytes = await readFile((await saved.path())!)
+  const bytes = await readFile(await saved.path())
   const response = await fetch(new URL(href!, app.url))
   await response.arrayBuffer()
   return { filename: saved.suggestedFilename(), bytes, disposition: response.headers.get('content-disposition') ?? '', status: response.status }

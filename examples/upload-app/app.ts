@@ -1,4 +1,5 @@
 import 'reflect-metadata'
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { dirname, join } from 'node:path'
@@ -8,6 +9,7 @@ import multer from 'multer'
 import {
   FileValidationError,
   StorageError,
+  UPLOAD_SECRET_ENV,
   confirmUpload,
   prepareUpload,
   storages,
@@ -26,7 +28,7 @@ const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public')
 /** How long a direct-upload ticket (its URL and its token) stays valid. */
 const TICKET_LIFETIME_SECONDS = 15 * 60
 
-/** Where LocalStore's direct uploads go, as the store cannot sign a URL of its own. */
+/** Where LocalStore's direct uploads go (the token appended), as the store cannot sign a URL. */
 const UPLOAD_ROUTE = '/api/direct-upload/'
 
 /** Options of {@link startApp}. */
@@ -43,6 +45,11 @@ export interface AppOptions {
   databasePath?: string
   /** Runs `sweepUnconfirmed` this often (ms) for tickets older than their lifetime; 0 = never. */
   sweepIntervalMs?: number
+  /**
+   * Signs the direct-upload tokens (at least 32 bytes). Default: `STOWAGE_UPLOAD_SECRET`, else
+   * one made at random for this process (tokens then do not outlive it, nor work on another).
+   */
+  uploadSecret?: string
 }
 
 /** A started app. */
@@ -90,6 +97,7 @@ class HttpError extends Error {
  */
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { store, port = 0, host = '127.0.0.1', sweepIntervalMs = 0 } = options
+  const secret = options.uploadSecret ?? process.env[UPLOAD_SECRET_ENV] ?? randomBytes(32).toString('base64url')
   storages.register(DOCUMENTS_BACKEND, store, { replace: true })
   const storeLabel = options.storeLabel ?? store.constructor.name
   // A store that signs URLs gets them for downloads; one that cannot (LocalStore) is served here.
@@ -141,7 +149,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
 
   function uploadedFile(req: Request): FileObject {
-    const file = (req.file as (Express.Multer.File & { fileObject?: FileObject }) | undefined)?.fileObject
+    // multerStorage puts the saved FileObject on req.file (its types extend multer's)
+    const file = req.file?.fileObject
     if (!file) throw new HttpError(400, 'NO_FILE', 'the form has no "file" part')
     return file
   }
@@ -193,18 +202,20 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       ...(typeof size === 'number' ? { size } : {}),
       expiresIn: TICKET_LIFETIME_SECONDS,
       uploadRoute: UPLOAD_ROUTE,
+      secret,
     })
     res.status(201).json(ticket)
   })
 
-  // ...where LocalStore's tickets point: the handler checks the token and streams into the store.
-  app.use(UPLOAD_ROUTE, directUploadHandler())
+  // ...where LocalStore's tickets point: the handler checks the token and streams the part into
+  // the store with the token's limits (size, and the first bytes against the declared type).
+  app.post(`${UPLOAD_ROUTE}:token`, directUploadHandler({ secret }))
 
   // Step 3: the browser says it is done; confirmUpload checks what arrived before a row points at it.
   async function confirmed(body: unknown): Promise<FileObject> {
     const token = (body as { token?: unknown } | undefined)?.token
     if (typeof token !== 'string') throw new HttpError(400, 'BAD_REQUEST', 'token is required')
-    return confirmUpload(token, { allowedContentTypes: ALLOWED_CONTENT_TYPES, maxSize: MAX_FILE_SIZE })
+    return confirmUpload(token, { allowedContentTypes: ALLOWED_CONTENT_TYPES, maxSize: MAX_FILE_SIZE, secret })
   }
 
   app.post('/api/documents/direct', express.json(), async (req, res) => {
@@ -243,7 +254,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     }
     const [status, code] = refusal(error)
     if (status >= 500) console.error(error)
-    res.status(status).json({ code, message: error instanceof Error ? error.message : String(error) })
+    // the shape directUploadHandler answers with, so the page reads every refusal alike
+    res.status(status).json({ error: { code, message: error instanceof Error ? error.message : String(error) } })
   })
 
   const server = await new Promise<Server>((resolve, reject) => {
@@ -271,14 +283,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   }
 }
 
-/** The HTTP status and code of a refused request. */
+/** The HTTP status and code of a refused request (the statuses directUploadHandler answers with). */
 function refusal(error: unknown): [number, string] {
   if (error instanceof HttpError) return [error.status, error.code]
-  if (error instanceof FileValidationError) return [error.code === 'FILE_TOO_LARGE' ? 413 : 422, error.code]
-  if (error instanceof multer.MulterError) return [error.code === 'LIMIT_FILE_SIZE' ? 413 : 400, error.code === 'LIMIT_FILE_SIZE' ? 'FILE_TOO_LARGE' : error.code]
+  if (error instanceof FileValidationError) return [error.code === 'FILE_TOO_LARGE' ? 413 : 415, error.code]
+  if (error instanceof multer.MulterError) {
+    return error.code === 'LIMIT_FILE_SIZE' ? [413, 'FILE_TOO_LARGE'] : [400, error.code]
+  }
   if (error instanceof StorageError) {
-    // a token that is tampered with or expired, or an upload that never arrived
-    return [['INVALID_CONFIG', 'INVALID_PATH', 'NOT_FOUND', 'PERMISSION_DENIED', 'UNAUTHENTICATED'].includes(error.code) ? 400 : 502, error.code]
+    // a token tampered with, expired or used; nothing uploaded for it; a bad request
+    const status = { INVALID_TOKEN: 403, NOT_FOUND: 404, INVALID_CONFIG: 400, INVALID_PATH: 400 }[error.code as string]
+    return [status ?? 502, error.code]
   }
   return [500, 'INTERNAL']
 }

@@ -43,8 +43,8 @@ class Refusal extends Error {
 function refusalOf(by, xhr) {
   const text = xhr.responseText ?? ''
   try {
-    const body = JSON.parse(text)
-    return new Refusal(by, xhr.status, body.code ?? `HTTP_${xhr.status}`, body.message ?? text)
+    const { error } = JSON.parse(text) // the app's and directUploadHandler's { error: { code, message } }
+    return new Refusal(by, xhr.status, error?.code ?? `HTTP_${xhr.status}`, error?.message ?? text)
   } catch {
     // S3 answers <Error><Code>…</Code><Message>…</Message></Error>
     const xml = new DOMParser().parseFromString(text, 'application/xml')
@@ -82,7 +82,7 @@ async function api(method, url, body) {
   })
   const text = await response.text()
   const json = text ? JSON.parse(text) : null
-  if (!response.ok) throw new Refusal('server', response.status, json?.code ?? `HTTP_${response.status}`, json?.message ?? text)
+  if (!response.ok) throw new Refusal('server', response.status, json?.error?.code ?? `HTTP_${response.status}`, json?.error?.message ?? text)
   return json
 }
 
