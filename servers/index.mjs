@@ -169,11 +169,12 @@ async function startS3sFs(t) {
   })
 }
 
-// crates/s3-mem-server: objects in memory, the protocol (SigV4, presigned URLs) from s3s.
+// crates/s3-mem-server: objects in memory, the protocol (SigV4, presigned URLs, POST policies)
+// from s3s; `--cors` lets a page on another origin (the browser tests) PUT and POST to it.
 async function startS3Mem(t) {
   return withPortRetry('s3-mem-server', async (port) => {
     const p = spawnServer('s3-mem-server', t.s3MemServer, ['--host', '127.0.0.1', '--port', String(port),
-      '--access-key', S3_ACCESS_KEY, '--secret-key', S3_SECRET_KEY, '--bucket', BUCKET])
+      '--access-key', S3_ACCESS_KEY, '--secret-key', S3_SECRET_KEY, '--bucket', BUCKET, '--cors'])
     const endpoint = `http://127.0.0.1:${port}`
     await waitReady(p, `${endpoint}/`, answers(`${endpoint}/`))
     return { kind: 's3-mem-server', endpoint, region: 'us-east-1', bucket: BUCKET, accessKeyId: S3_ACCESS_KEY,

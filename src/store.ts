@@ -14,6 +14,7 @@ import type { BodyReader } from './streams.js'
 import type {
   Attributes, GetOptions, GetResult, ListOptions, ListResult, ListWithDelimiterOptions, ObjectMeta, ObjectStore,
   Progress, PutInput, PutOptions, PutResult, ReadStreamOptions, SignMethod, SignOptions,
+  CreateMultipartUploadOptions, SignedPostForm, SignPostOptions, SignUploadPartsOptions, UploadedPart,
 } from './types.js'
 
 /** Base class of every store; use `MemoryStore`, `LocalStore`, `S3Store`, ... or `fromUrl`. */
@@ -147,16 +148,46 @@ export class Store implements ObjectStore {
   }
 
   async signUrl(method: SignMethod, path: string, options?: SignOptions | null): Promise<string> {
-    const [url] = await this.signUrls(method, [path], options)
-    return url!
+    const key = checkKey(path)
+    const opts = checkOptions<SignOptions>(options, 'signUrl() options')
+    return call(key, () => this.#native.signUrl(method, key, opts))
   }
 
   async signUrls(method: SignMethod, paths: string[], options?: SignOptions | null): Promise<string[]> {
     if (!Array.isArray(paths)) throw new ConfigError(`signUrls() takes an array of keys, got ${describeValue(paths)}`)
     const keys = paths.map((path) => checkKey(path))
-    const opts = checkOptions<SignOptions>(options, 'signUrl() options')
-    const expiresIn = opts.expiresIn ?? undefined
-    return call(keys.length === 1 ? keys[0]! : '', () => this.#native.signUrls(method, keys, expiresIn))
+    const opts = checkOptions<SignOptions>(options, 'signUrls() options')
+    return call(keys.length === 1 ? keys[0]! : '', () => this.#native.signUrls(method, keys, opts))
+  }
+
+  async signPost(path: string, options: SignPostOptions): Promise<SignedPostForm> {
+    const key = checkKey(path)
+    const opts = checkOptions<SignPostOptions>(options, 'signPost() options')
+    return call(key, () => this.#native.signPost(key, opts as SignPostOptions))
+  }
+
+  async createMultipartUpload(path: string, options?: CreateMultipartUploadOptions | null): Promise<string> {
+    const key = checkKey(path)
+    const opts = checkOptions<CreateMultipartUploadOptions>(options, 'createMultipartUpload() options')
+    return call(key, () => this.#native.createMultipartUpload(key, opts))
+  }
+
+  async signUploadParts(
+    path: string, uploadId: string, partNumbers: number[], options?: SignUploadPartsOptions | null,
+  ): Promise<string[]> {
+    const key = checkKey(path)
+    const opts = checkOptions<SignUploadPartsOptions>(options, 'signUploadParts() options')
+    return call(key, () => this.#native.signUploadParts(key, uploadId, partNumbers, opts))
+  }
+
+  async completeMultipartUpload(path: string, uploadId: string, parts: UploadedPart[]): Promise<PutResult> {
+    const key = checkKey(path)
+    return call(key, () => this.#native.completeMultipartUpload(key, uploadId, parts))
+  }
+
+  async abortMultipartUpload(path: string, uploadId: string): Promise<void> {
+    const key = checkKey(path)
+    return call(key, () => this.#native.abortMultipartUpload(key, uploadId))
   }
 
   createReadStream(path: string, options?: ReadStreamOptions | null): Readable {

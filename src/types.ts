@@ -1,9 +1,14 @@
 /** The public types of the store API (docs/api.md). */
 import type { Readable, Writable } from 'node:stream'
-import type { Capabilities, NativeGetOptions, NativePutOptions, UpdateVersion } from '../native/index.js'
+import type {
+  Capabilities, CreateMultipartUploadOptions, NativeGetOptions, NativePutOptions, SignedPostForm, SignOptions,
+  SignPostOptions, SignUploadPartsOptions, UpdateVersion, UploadedPart,
+} from '../native/index.js'
 
 /** What a store supports (`store.capabilities`), as the Rust side decides it. */
 export type { Capabilities, UpdateVersion }
+/** Options and results of presigning, declared in Rust (their documentation comes from there). */
+export type { CreateMultipartUploadOptions, SignedPostForm, SignOptions, SignPostOptions, SignUploadPartsOptions, UploadedPart }
 
 /** Anything `put` can upload. Streams are uploaded as they arrive, in parts. */
 export type PutInput =
@@ -85,12 +90,6 @@ export interface ListResult {
 /** HTTP methods a URL can be signed for. */
 export type SignMethod = 'GET' | 'PUT' | 'HEAD' | 'DELETE'
 
-/** Options of `signUrl` and `signUrls`. */
-export interface SignOptions {
-  /** Seconds the URL stays valid (default 3600). */
-  expiresIn?: number
-}
-
 /** Options of `list`. */
 export interface ListOptions {
   /** List only keys after this one (in the backend's order). */
@@ -142,6 +141,16 @@ export interface ObjectStore {
   signUrl(method: SignMethod, path: string, opts?: SignOptions): Promise<string>
   /** Presigned URLs for many paths in one call. */
   signUrls(method: SignMethod, paths: string[], opts?: SignOptions): Promise<string[]>
+  /** A browser form upload straight to the store, its size and type fixed by a signed policy (S3). */
+  signPost(path: string, opts: SignPostOptions): Promise<SignedPostForm>
+  /** Start a multipart upload whose parts go up through presigned URLs (S3); its upload id. */
+  createMultipartUpload(path: string, opts?: CreateMultipartUploadOptions): Promise<string>
+  /** Presigned PUT URLs for parts (numbered 1 to 10 000) of a multipart upload. */
+  signUploadParts(path: string, uploadId: string, partNumbers: number[], opts?: SignUploadPartsOptions): Promise<string[]>
+  /** Complete a multipart upload from its parts' numbers and etags. */
+  completeMultipartUpload(path: string, uploadId: string, parts: UploadedPart[]): Promise<PutResult>
+  /** Abort a multipart upload: its parts are discarded, no object appears. */
+  abortMultipartUpload(path: string, uploadId: string): Promise<void>
   /** A Node `Readable` of the object, from `start` to `end` inclusive (as `fs.createReadStream`). */
   createReadStream(path: string, opts?: ReadStreamOptions): Readable
   /** A `Writable` whose bytes go up as a multipart upload, visible once it finishes. */

@@ -6,7 +6,11 @@
 //! aws-chunked bodies and presigned URLs) and writes the XML responses. This file only stores:
 //! objects are `Bytes` held in memory, read back as zero-copy slices of at most 1 MiB.
 //!
-//!   s3-mem-server --host 127.0.0.1 --port 9000 --access-key K --secret-key S --bucket NAME
+//!   s3-mem-server --host 127.0.0.1 --port 9000 --access-key K --secret-key S --bucket NAME [--cors]
+//!
+//! `--cors` lets pages on any origin call it (see `cors.rs`). GET and HEAD apply the
+//! `response-*` overrides of their query string (`response-content-disposition`, ...) as AWS
+//! does; s3s parses them but leaves answering with them to the store.
 //!
 //! ETags are unique values (a counter mixed with the start time), not MD5s: no client in
 //! bench/libs and no S3 test compares an ETag with the body, and hashing every upload would cost
@@ -14,6 +18,7 @@
 //! with a request (Content-MD5, x-amz-checksum-*) are not verified or stored; s3s still verifies
 //! the payload SHA-256 and chunk signatures that SigV4 signs.
 
+mod cors;
 mod store;
 
 use std::net::SocketAddr;
@@ -31,9 +36,10 @@ struct Args {
     access_key: Option<String>,
     secret_key: Option<String>,
     buckets: Vec<String>,
+    cors: bool,
 }
 
-const USAGE: &str = "usage: s3-mem-server [--host 127.0.0.1] [--port 9000] [--access-key K --secret-key S] [--bucket NAME]...";
+const USAGE: &str = "usage: s3-mem-server [--host 127.0.0.1] [--port 9000] [--access-key K --secret-key S] [--bucket NAME]... [--cors]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -42,12 +48,17 @@ fn parse_args() -> Result<Args, String> {
         access_key: None,
         secret_key: None,
         buckets: Vec::new(),
+        cors: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
             std::process::exit(0);
+        }
+        if flag == "--cors" {
+            args.cors = true;
+            continue;
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -101,8 +112,9 @@ async fn serve(args: Args) -> std::io::Result<()> {
     let listener = TcpListener::bind((args.host.as_str(), args.port)).await?;
     let addr: SocketAddr = listener.local_addr()?;
     println!(
-        "s3-mem-server listening on http://{addr} (buckets: {})",
-        args.buckets.join(", ")
+        "s3-mem-server listening on http://{addr} (buckets: {}){}",
+        args.buckets.join(", "),
+        if args.cors { ", CORS on" } else { "" }
     );
 
     let mut http = ConnBuilder::new(TokioExecutor::new());
@@ -122,11 +134,19 @@ async fn serve(args: Args) -> std::io::Result<()> {
             _ = ctrl_c.as_mut() => return Ok(()),
         };
         let _ = socket.set_nodelay(true);
-        let conn = http
-            .serve_connection(TokioIo::new(socket), service.clone())
-            .into_owned();
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let io = TokioIo::new(socket);
+        if args.cors {
+            let conn = http
+                .serve_connection(io, cors::Cors(service.clone()))
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        } else {
+            let conn = http.serve_connection(io, service.clone()).into_owned();
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
     }
 }

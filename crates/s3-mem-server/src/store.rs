@@ -753,12 +753,28 @@ impl S3 for MemStore {
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(obj.e_tag()),
             last_modified: Some(obj.last_modified.clone()),
-            content_type: a.content_type.clone(),
-            content_encoding: a.content_encoding.clone(),
-            content_disposition: a.content_disposition.clone(),
-            content_language: a.content_language.clone(),
-            cache_control: a.cache_control.clone(),
-            expires: a.expires.clone(),
+            // The request's `response-*` overrides win, as on AWS (presigned download links).
+            content_type: input
+                .response_content_type
+                .clone()
+                .or_else(|| a.content_type.clone()),
+            content_encoding: input
+                .response_content_encoding
+                .clone()
+                .or_else(|| a.content_encoding.clone()),
+            content_disposition: input
+                .response_content_disposition
+                .clone()
+                .or_else(|| a.content_disposition.clone()),
+            content_language: input
+                .response_content_language
+                .clone()
+                .or_else(|| a.content_language.clone()),
+            cache_control: input
+                .response_cache_control
+                .clone()
+                .or_else(|| a.cache_control.clone()),
+            expires: input.response_expires.clone().or_else(|| a.expires.clone()),
             website_redirect_location: a.website_redirect_location.clone(),
             metadata: a.metadata.clone(),
             ..Default::default()
@@ -785,12 +801,28 @@ impl S3 for MemStore {
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(obj.e_tag()),
             last_modified: Some(obj.last_modified.clone()),
-            content_type: a.content_type.clone(),
-            content_encoding: a.content_encoding.clone(),
-            content_disposition: a.content_disposition.clone(),
-            content_language: a.content_language.clone(),
-            cache_control: a.cache_control.clone(),
-            expires: a.expires.clone(),
+            // The request's `response-*` overrides win, as on AWS (presigned download links).
+            content_type: input
+                .response_content_type
+                .clone()
+                .or_else(|| a.content_type.clone()),
+            content_encoding: input
+                .response_content_encoding
+                .clone()
+                .or_else(|| a.content_encoding.clone()),
+            content_disposition: input
+                .response_content_disposition
+                .clone()
+                .or_else(|| a.content_disposition.clone()),
+            content_language: input
+                .response_content_language
+                .clone()
+                .or_else(|| a.content_language.clone()),
+            cache_control: input
+                .response_cache_control
+                .clone()
+                .or_else(|| a.cache_control.clone()),
+            expires: input.response_expires.clone().or_else(|| a.expires.clone()),
             website_redirect_location: a.website_redirect_location.clone(),
             metadata: a.metadata.clone(),
             ..Default::default()

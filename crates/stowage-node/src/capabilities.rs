@@ -30,6 +30,11 @@ pub struct Capabilities {
     pub copy_if_not_exists: bool,
     /// `get` with `ifMatch`, `ifNoneMatch`, `ifModifiedSince`, `ifUnmodifiedSince`.
     pub conditional_get: bool,
+    /// `signPost`: a browser form upload whose signed policy limits size and type (S3).
+    pub sign_post: bool,
+    /// `createMultipartUpload`, `signUploadParts`, `completeMultipartUpload` and
+    /// `abortMultipartUpload`: multipart uploads whose parts go up through presigned URLs (S3).
+    pub presigned_multipart: bool,
 }
 
 impl Capabilities {
@@ -46,13 +51,22 @@ impl Capabilities {
         ordered_list: true,
         copy_if_not_exists: true,
         conditional_get: true,
+        sign_post: true,
+        presigned_multipart: true,
+    };
+
+    /// What only S3 has: presigned forms and presigned multipart uploads.
+    const NO_S3_EXTRAS: Self = Self {
+        sign_post: false,
+        presigned_multipart: false,
+        ..Self::ALL
     };
 
     /// `InMemory`: all but signing and versions.
     pub const MEMORY: Self = Self {
         sign: false,
         versions: false,
-        ..Self::ALL
+        ..Self::NO_S3_EXTRAS
     };
 
     /// `LocalFileSystem`: no attributes, no etag updates, listings in directory order.
@@ -62,7 +76,7 @@ impl Capabilities {
         attributes: false,
         versions: false,
         ordered_list: false,
-        ..Self::ALL
+        ..Self::NO_S3_EXTRAS
     };
 
     /// Amazon S3 and compatibles; `conditional_put: 'disabled'` turns off `create` and
@@ -80,12 +94,12 @@ impl Capabilities {
         Self {
             sign: can_sign,
             conditional_put: false,
-            ..Self::ALL
+            ..Self::NO_S3_EXTRAS
         }
     }
 
     /// Azure Blob: everything (suffix ranges through a HEAD and a pinned range).
-    pub const AZURE: Self = Self::ALL;
+    pub const AZURE: Self = Self::NO_S3_EXTRAS;
 
     /// A plain HTTP/WebDAV server: no multipart, signing, conditional puts or attributes;
     /// listings in the server's order.
@@ -97,6 +111,6 @@ impl Capabilities {
         attributes: false,
         versions: false,
         ordered_list: false,
-        ..Self::ALL
+        ..Self::NO_S3_EXTRAS
     };
 }

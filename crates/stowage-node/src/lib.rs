@@ -19,4 +19,5 @@ mod meta;
 mod ops;
 mod redact;
 mod runtime;
+mod sign;
 mod upload;

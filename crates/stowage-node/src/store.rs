@@ -10,8 +10,8 @@ use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::Env;
 
 use napi_derive::napi;
+use object_store::multipart::MultipartStore;
 use object_store::path::Path;
-use object_store::signer::Signer;
 use object_store::ObjectStore;
 
 use crate::backends::local::confine::LocalRoot;
@@ -20,14 +20,16 @@ use crate::error::{StorageFailure, StorageResult};
 use crate::key::{check_local_file_name, parse_key};
 use crate::redact::redact;
 use crate::runtime::promise::promise;
+use crate::sign::s3::S3Signer;
+use crate::sign::UrlSigner;
 use crate::upload::part_size::PartLimits;
 
 /// What an operation needs to reach one configured store.
 pub struct StoreInner {
     /// The store with any configured prefix already applied.
     pub store: Arc<dyn ObjectStore>,
-    /// The unprefixed store, for backends that can presign URLs.
-    pub signer: Option<Arc<dyn Signer>>,
+    /// The backend's presigner (over unprefixed paths), for backends that can sign.
+    pub signer: Option<Arc<dyn UrlSigner>>,
     /// Applied by hand to signed URLs, since `PrefixStore` cannot sign.
     pub prefix: Option<Path>,
     /// Set for `LocalStore`: every path is confined to this directory.
@@ -42,6 +44,15 @@ pub struct StoreInner {
     pub part_limits: PartLimits,
     /// What the store supports, as users can ask (`store.capabilities`).
     pub capabilities: Capabilities,
+    /// S3's multipart API and signer, for multipart uploads through presigned part URLs.
+    pub presigned_multipart: Option<PresignedMultipart>,
+}
+
+/// What presigned multipart uploads need: the unprefixed store's multipart API (paths are
+/// given prefix included, as to the signer) and the signer of its part URLs.
+pub struct PresignedMultipart {
+    pub store: Arc<dyn MultipartStore>,
+    pub signer: Arc<S3Signer>,
 }
 
 /// A handle on one configured object store; cheap to share across calls.
@@ -66,6 +77,21 @@ impl NativeStore {
         F: Future<Output = StorageResult<T>> + Send + 'static,
     {
         promise(env, self.inner.in_process, op)
+    }
+
+    /// As [`Self::run`], for operations that usually finish without waiting whatever the
+    /// store (signing with a credential at hand): polled once here first, so they settle on
+    /// the spot; one that must wait goes on on the runtime. Panics are guarded alike.
+    pub(crate) fn run_polled_first<'env, T, F>(
+        &self,
+        env: &'env Env,
+        op: F,
+    ) -> napi::Result<PromiseRaw<'env, T>>
+    where
+        T: ToNapiValue + Send + 'static,
+        F: Future<Output = StorageResult<T>> + Send + 'static,
+    {
+        promise(env, true, op)
     }
 }
 
@@ -98,7 +124,8 @@ impl StoreInner {
         }
     }
 
-    pub fn signer(&self) -> StorageResult<&Arc<dyn Signer>> {
+    /// The store's presigner, or `NOT_SUPPORTED` for stores that cannot sign.
+    pub fn signer(&self) -> StorageResult<&Arc<dyn UrlSigner>> {
         self.signer.as_ref().ok_or_else(|| {
             StorageFailure::not_supported(format!(
                 "{} cannot sign URLs; only S3, GCS and Azure stores can",

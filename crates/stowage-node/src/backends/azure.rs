@@ -8,6 +8,7 @@ use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 
 use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::sign::object_store_signer::ObjectStoreSigner;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::AZURE_LIMITS;
 
@@ -153,7 +154,7 @@ fn build(
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
-    let signer = Arc::new(azure.clone());
+    let signer = Arc::new(ObjectStoreSigner::new(Arc::new(azure.clone())));
     assemble(
         Adjusted::new(azure, retries),
         Some(signer),

@@ -15,7 +15,6 @@ use http::HeaderValue;
 use napi_derive::napi;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::signer::Signer;
 use object_store::{
     BackoffConfig, ClientConfigKey, ClientOptions, CopyOptions, GetOptions, GetRange, GetResult,
     ListResult, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
@@ -25,6 +24,7 @@ use object_store::{
 use crate::capabilities::Capabilities;
 use crate::error::{StorageFailure, StorageResult};
 use crate::key::parse_prefix;
+use crate::sign::UrlSigner;
 use crate::store::StoreInner;
 use crate::upload::part_size::PartLimits;
 
@@ -488,7 +488,7 @@ impl<S: ObjectStore> ObjectStore for Adjusted<S> {
 /// URLs), the unprefixed store kept as the signer when it can sign.
 pub fn assemble<S: ObjectStore>(
     store: S,
-    signer: Option<Arc<dyn Signer>>,
+    signer: Option<Arc<dyn UrlSigner>>,
     prefix: Option<&str>,
     description: String,
     part_limits: PartLimits,
@@ -510,6 +510,7 @@ pub fn assemble<S: ObjectStore>(
         in_process: false,
         part_limits,
         capabilities,
+        presigned_multipart: None,
     })
 }
 

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::sign::object_store_signer::ObjectStoreSigner;
 use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::GCS_LIMITS;
 
@@ -231,7 +232,7 @@ fn build(
     };
     assemble(
         Adjusted::new(gcs, retries).needing_version_for_updates("GCS"),
-        Some(signer),
+        Some(Arc::new(ObjectStoreSigner::new(signer))),
         prefix,
         description,
         GCS_LIMITS,

@@ -17,6 +17,7 @@ pub fn memory_store() -> StoreInner {
         in_process: true,
         part_limits: NO_PART_LIMITS,
         capabilities: Capabilities::MEMORY,
+        presigned_multipart: None,
     }
 }
 

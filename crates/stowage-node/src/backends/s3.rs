@@ -4,12 +4,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use napi_derive::napi;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::multipart::MultipartStore;
 
 use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::redact::redact;
-use crate::store::{NativeStore, StoreInner};
+use crate::sign::s3::endpoint::S3Endpoint;
+use crate::sign::s3::S3Signer;
+use crate::store::{NativeStore, PresignedMultipart, StoreInner};
 use crate::upload::part_size::S3_LIMITS;
 
 use super::client::{
@@ -137,6 +140,7 @@ fn build(
         .unwrap_or_default();
     let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
     let region = builder.get_config_value(&AmazonS3ConfigKey::Region);
+    let endpoint = S3Endpoint::of(&builder)?;
     let s3 = builder.build().map_err(config_error)?;
     let mut description = match url {
         Some(url) => format!("S3Store({}", describe_url(url)),
@@ -151,15 +155,36 @@ fn build(
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
-    let signer = Arc::new(s3.clone());
-    assemble(
+    let signer = Arc::new(S3Signer::new(
+        endpoint,
+        bucket_of(&s3),
+        s3.credentials().clone(),
+    ));
+    let multipart: Arc<dyn MultipartStore> = Arc::new(s3.clone());
+    let mut inner = assemble(
         Adjusted::new(s3, retries),
-        Some(signer),
+        Some(signer.clone()),
         prefix,
         description,
         S3_LIMITS,
         Capabilities::s3(conditional_puts),
-    )
+    )?;
+    inner.presigned_multipart = Some(PresignedMultipart {
+        store: multipart,
+        signer,
+    });
+    Ok(inner)
+}
+
+/// The bucket the store was built for, from a URL (`s3://bucket`) or options alike: an
+/// `AmazonS3` shows it as `AmazonS3(bucket)`, and has no other way to tell it.
+fn bucket_of(s3: &AmazonS3) -> String {
+    let shown = s3.to_string();
+    shown
+        .strip_prefix("AmazonS3(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl TryFrom<NativeS3Options> for StoreInner {

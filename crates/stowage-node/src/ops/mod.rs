@@ -11,6 +11,8 @@ pub mod get_result;
 pub mod head;
 pub mod list;
 pub mod list_with_delimiter;
+pub mod presigned_multipart;
 pub mod put;
 pub mod rename;
 pub mod sign;
+pub mod sign_post;

@@ -59,6 +59,7 @@ pub fn local_store(root: &str, mkdir: bool) -> StorageResult<StoreInner> {
         in_process: false,
         part_limits: NO_PART_LIMITS,
         capabilities: Capabilities::LOCAL,
+        presigned_multipart: None,
     })
 }
 

@@ -1,0 +1,126 @@
+//! S3's own SigV4 presigner: URLs (`presign`), browser form uploads (`post`) and the part
+//! URLs of presigned multipart uploads, over the store's endpoint (`endpoint`) and credential
+//! provider, with signing keys derived once a day (`key`).
+
+pub mod endpoint;
+pub mod key;
+pub mod post;
+pub mod presign;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use object_store::aws::{AwsCredential, AwsCredentialProvider};
+use object_store::path::Path;
+
+use crate::error::StorageResult;
+use crate::sign::{PostRequest, SignRequest, SignedPost, UrlSigner};
+
+use self::endpoint::S3Endpoint;
+use self::key::SigningKeys;
+use self::presign::{Presign, Timestamp};
+
+/// Presigns for one S3 store.
+pub struct S3Signer {
+    endpoint: S3Endpoint,
+    bucket: String,
+    /// The store's own provider: it caches and refreshes the credential (a JavaScript
+    /// `credentialProvider` until near its `expiresAt`, instance and web-identity ones
+    /// until near theirs), so asking it per call costs a lock, not a fetch.
+    credentials: AwsCredentialProvider,
+    keys: SigningKeys,
+}
+
+impl S3Signer {
+    pub fn new(endpoint: S3Endpoint, bucket: String, credentials: AwsCredentialProvider) -> Self {
+        Self {
+            endpoint,
+            bucket,
+            credentials,
+            keys: SigningKeys::default(),
+        }
+    }
+
+    async fn credential(&self) -> StorageResult<Arc<AwsCredential>> {
+        Ok(self.credentials.get_credential().await?)
+    }
+
+    /// What the URLs of one call share, signed by `credential` at `at`.
+    fn presign<'a>(
+        &'a self,
+        credential: &Arc<AwsCredential>,
+        at: &Timestamp,
+        request: &'a SignRequest,
+        extra: &[(&str, &str)],
+    ) -> Presign<'a> {
+        let key = self.keys.get(credential, at.date, &self.endpoint.region);
+        Presign::new(&self.endpoint, credential, key, at, request, extra)
+    }
+
+    /// URLs for `paths`, signed by `credential` at `at` (tests fix both).
+    pub fn sign_with(
+        &self,
+        credential: &Arc<AwsCredential>,
+        at: &Timestamp,
+        paths: &[Path],
+        request: &SignRequest,
+    ) -> Vec<String> {
+        let presign = self.presign(credential, at, request, &[]);
+        paths.iter().map(|path| presign.url(path)).collect()
+    }
+
+    /// Presigned `UploadPart` URLs of multipart upload `upload_id`, one per part number:
+    /// `partNumber` and `uploadId` are signed into each.
+    pub async fn sign_parts(
+        &self,
+        path: &Path,
+        upload_id: &str,
+        part_numbers: &[u32],
+        request: &SignRequest,
+    ) -> StorageResult<Vec<String>> {
+        let credential = self.credential().await?;
+        let at = Timestamp::of(Utc::now());
+        Ok(part_numbers
+            .iter()
+            .map(|number| {
+                let number = number.to_string();
+                let extra = [("partNumber", number.as_str()), ("uploadId", upload_id)];
+                self.presign(&credential, &at, request, &extra).url(path)
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl UrlSigner for S3Signer {
+    async fn sign_urls(&self, paths: &[Path], request: &SignRequest) -> StorageResult<Vec<String>> {
+        let credential = self.credential().await?;
+        Ok(self.sign_with(&credential, &Timestamp::of(Utc::now()), paths, request))
+    }
+
+    async fn sign_url(&self, path: &Path, request: &SignRequest) -> StorageResult<String> {
+        let credential = self.credential().await?;
+        let at = Timestamp::of(Utc::now());
+        Ok(self.presign(&credential, &at, request, &[]).url(path))
+    }
+
+    async fn sign_post(&self, path: &Path, request: &PostRequest) -> StorageResult<SignedPost> {
+        let credential = self.credential().await?;
+        let now = Utc::now();
+        let key = self
+            .keys
+            .get(&credential, Timestamp::of(now).date, &self.endpoint.region);
+        post::sign(
+            &self.endpoint,
+            &self.bucket,
+            &credential,
+            &key,
+            now,
+            path,
+            request,
+        )
+    }
+}
