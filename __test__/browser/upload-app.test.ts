@@ -132,6 +132,9 @@ const STORES = [
     make: async () => new LocalStore(await mkdtemp(join(workDir, 'store-')), { mkdir: true }),
     // who refuses a direct upload over the limit: the app's upload route (LocalStore cannot sign)
     directRefusedBy: 'server',
+    // the route stores up to maxSize; confirmUpload finds the size is not the one prepared
+    declaredSizeRefusedAt: 'confirm',
+    spoofRefusedAt: 'by the upload route, which sniffs the first bytes as they arrive',
   },
   {
     name: 's3',
@@ -139,6 +142,9 @@ const STORES = [
     make: async () => makeS3(servers().s3mem!, { prefix: uniquePrefix('upload-app') }),
     // the presigned POST's policy (content-length-range), checked by the store itself
     directRefusedBy: 'store',
+    // the presigned PUT signs Content-Length: the store refuses another length
+    declaredSizeRefusedAt: 'send',
+    spoofRefusedAt: 'at confirm, which sniffs the stored bytes',
   },
 ] as const
 
@@ -254,25 +260,39 @@ for (const target of STORES) {
 
     it('refuses a direct upload that sends more bytes than the size it declared', async () => {
       const keys = await keysOf(store)
+      const rows = await app.documents.count()
+      // The ticket is asked for 1000 bytes, and 200000 are sent: S3 signed a PUT of exactly
+      // 1000 bytes; LocalStore's route takes up to maxSize, and confirm compares the sizes.
       const outcome = await page.evaluate(async (size) => {
-        const file = new File([new Uint8Array(size)], 'small.pdf', { type: 'application/pdf' })
-        const api = (window as unknown as { uploadApp: { prepare: (f: File, o: { size: number }) => Promise<{ method: string }>; sendToStore: (t: unknown, f: File) => Promise<void> } }).uploadApp
-        const ticket = await api.prepare(file, { size: 1000 }) // declares 1000 bytes, sends `size`
+        type Ticket = { method: string; token: string }
+        type Refusal = { code: string; by: string; message: string }
+        const api = (window as unknown as { uploadApp: {
+          prepare: (f: File, o: { size: number }) => Promise<Ticket>
+          sendToStore: (t: Ticket, f: File) => Promise<void>
+          confirm: (t: Ticket, title: string) => Promise<unknown>
+        } }).uploadApp
+        const bytes = new Uint8Array(size)
+        bytes.set(new TextEncoder().encode('%PDF-1.4\n'))
+        const file = new File([bytes], 'declared-small.pdf', { type: 'application/pdf' })
+        const ticket = await api.prepare(file, { size: 1000 })
+        let step = 'send'
         try {
           await api.sendToStore(ticket, file)
-          return { method: ticket.method, refused: false, code: '', by: '' }
+          step = 'confirm'
+          await api.confirm(ticket, 'declared small')
+          return { method: ticket.method, refusedAt: '', code: '', by: '', message: '' }
         } catch (error) {
-          const refusal = error as { code: string; by: string; message: string }
-          return { method: ticket.method, refused: true, code: refusal.code, by: refusal.by, message: refusal.message }
+          const refusal = error as Refusal
+          return { method: ticket.method, refusedAt: step, code: refusal.code, by: refusal.by, message: refusal.message }
         }
       }, 200_000)
-      console.log(`[${target.name}] direct ${outcome.method} declaring 1000 bytes, sending 200000: ${JSON.stringify(outcome)}`)
-      expect(outcome.refused).toBe(true)
-      expect(outcome.by).toBe(target.directRefusedBy)
+      console.log(`[${target.name}] direct ${outcome.method} prepared for 1000 bytes, sent 200000: ${JSON.stringify(outcome)}`)
+      expect(outcome.refusedAt).toBe(target.declaredSizeRefusedAt)
       expect(await keysOf(store)).toEqual(keys)
+      expect(await app.documents.count()).toBe(rows)
     })
 
-    it('refuses an executable renamed .png at confirm, and deletes it', async () => {
+    it(`refuses an executable renamed .png (${target.spoofRefusedAt}) and deletes it`, async () => {
       // a real ELF executable, named and declared as a PNG
       const file = await fixture('holiday.png', await readFile('/usr/bin/true'))
       const keys = await keysOf(store)
