@@ -115,6 +115,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const upload = multer({
     storage: multerStorage({ backend: DOCUMENTS_BACKEND, keyPrefix: 'documents' }),
     limits: { fileSize: MAX_FILE_SIZE, files: 1, fields: 10 },
+    // browsers send the filename's UTF-8 bytes as they are; multer's default reads them as latin1
+    defParamCharset: 'utf8',
   })
 
   async function view(doc: Document): Promise<DocumentView> {
