@@ -99,6 +99,7 @@ export async function startPrepare(options: PrepareUploadOptions, what: string):
   const backend = checkString(options.backend, 'backend')
   const filename = checkString(options.filename, 'filename')
   const contentType = checkString(options.contentType, 'contentType')
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(contentType)) throw new ConfigError('contentType must not contain control characters')
   const maxSize = checkByteCount(options.maxSize, 'maxSize')!
   const size = checkByteCount(options.size, 'size', { optional: true })

@@ -73,6 +73,7 @@ declare global {
   namespace Express {
     // eslint-disable-next-line @typescript-eslint/no-namespace
     namespace Multer {
+      // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- merges into @types/multer's File
       interface File extends Partial<StoredMulterFile> {}
     }
   }
