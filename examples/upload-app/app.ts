@@ -97,7 +97,7 @@ class HttpError extends Error {
  */
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const { store, port = 0, host = '127.0.0.1', sweepIntervalMs = 0 } = options
-  const secret = options.uploadSecret ?? process.env[UPLOAD_SECRET_ENV] ?? randomBytes(32).toString('base64url')
+  const secret = options.uploadSecret ?? (process.env[UPLOAD_SECRET_ENV] || randomBytes(32).toString('base64url'))
   storages.register(DOCUMENTS_BACKEND, store, { replace: true })
   const storeLabel = options.storeLabel ?? store.constructor.name
   // A store that signs URLs gets them for downloads; one that cannot (LocalStore) is served here.
