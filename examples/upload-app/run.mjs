@@ -9,10 +9,10 @@
 // own: STOWAGE_APP_S3_ENDPOINT, STOWAGE_APP_S3_BUCKET, STOWAGE_APP_S3_REGION (us-east-1),
 // STOWAGE_APP_S3_ACCESS_KEY_ID, STOWAGE_APP_S3_SECRET_ACCESS_KEY. A browser uploading directly
 // to that endpoint needs it to answer CORS for the app's origin (the emulator does).
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import ts from 'typescript'
+import { transpileExample } from '../transpile.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -21,22 +21,7 @@ const home = join(root, '.stowage-upload-app')
 const outDir = join(home, '.build')
 
 await rm(outDir, { recursive: true, force: true })
-await mkdir(outDir, { recursive: true })
-for (const name of await readdir(here)) {
-  if (!name.endsWith('.ts')) continue
-  const source = await readFile(join(here, name), 'utf8')
-  const { outputText } = ts.transpileModule(source, {
-    fileName: name,
-    compilerOptions: {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.ESNext,
-      experimentalDecorators: true,
-      useDefineForClassFields: false,
-      sourceMap: false,
-    },
-  })
-  await writeFile(join(outDir, name.replace(/\.ts$/, '.js')), outputText)
-}
+await transpileExample(here, outDir)
 // the page is served from next to the app module
 await cp(join(here, 'public'), join(outDir, 'public'), { recursive: true })
 
