@@ -10,7 +10,7 @@ import { fileTooLarge } from '../file-validation.js'
 import { storages } from '../registry.js'
 import type { ObjectStore } from '../types.js'
 import { newPendingId, removePending, writePending } from './pending.js'
-import { putHeaders, signer, uploadWays } from './signing.js'
+import { putBinding, signer, uploadWays } from './signing.js'
 import { signUploadToken, signingKey, type UploadSecretOption, type UploadTokenPayload } from './token.js'
 
 /** Options of {@link prepareUpload}. */
@@ -29,8 +29,8 @@ export interface PrepareUploadOptions extends UploadSecretOption {
   expiresIn?: number
   /**
    * The app's route that takes the bytes for a store that cannot sign (LocalStore, MemoryStore),
-   * served by `directUploadHandler` of `stowage/multer` or `stowage/fastify`; the token is
-   * appended as the last path segment. Required for such stores, ignored by the others.
+   * served by `directUploadHandler` of `stowage/multer` or `stowage/fastify`; the URL is this
+   * route with a `token` query parameter. Required for such stores, ignored by the others.
    */
   uploadRoute?: string
   /** The object's key; defaults to `<keyPrefix>/<uuid>/<sanitized filename>`. */
@@ -134,8 +134,12 @@ export async function withPending<T>(
   }
 }
 
+/**
+ * The route's URL for `token`: a `token` query parameter, not a path segment, since a token
+ * (some 400 characters) is longer than routers take as a path parameter (Fastify: 100).
+ */
 function routeUrl(uploadRoute: string, token: string): string {
-  return `${uploadRoute.replace(/\/+$/, '')}/${token}`
+  return `${uploadRoute}${uploadRoute.includes('?') ? '&' : '?'}token=${token}`
 }
 
 /**
@@ -161,12 +165,9 @@ export async function prepareUpload(options: PrepareUploadOptions): Promise<Prep
   if (ways.put) {
     return withPending(checked, async () => undefined, async () => {
       const token = signUploadToken({ ...payload, via: 'put' }, options.secret)
-      const url = await signer(store, 'put', backend).signUrl('PUT', key, {
-        expiresIn,
-        contentType,
-        ...(size === undefined ? {} : { contentLength: size }),
-      })
-      return { token, url, method: 'PUT' as const, headers: putHeaders(store, contentType), key, expiresAt }
+      const binding = putBinding(store, contentType, size)
+      const url = await signer(store, 'put', backend).signUrl('PUT', key, { expiresIn, ...binding.sign })
+      return { token, url, method: 'PUT' as const, headers: binding.headers, key, expiresAt }
     })
   }
   if (options.uploadRoute === undefined || typeof options.uploadRoute !== 'string' || options.uploadRoute === '') {

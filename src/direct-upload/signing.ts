@@ -2,7 +2,7 @@
  * The store methods direct uploads sign with, and which of them a store offers. S3 has them
  * all (`signPost`, presigned multipart); GCS and Azure sign a PUT; the others sign nothing.
  */
-import { AzureStore } from '../cloud-stores.js'
+import { AzureStore, GCSStore } from '../cloud-stores.js'
 import { NotSupportedError } from '../errors.js'
 import type { ObjectStore, PutResult } from '../types.js'
 
@@ -53,10 +53,23 @@ export function signer(store: ObjectStore, what: keyof UploadWays, backend: stri
   return store as UploadSigningStore
 }
 
-/** Headers a browser must send with a presigned PUT to `store`, beyond those signed. */
-export function putHeaders(store: ObjectStore, contentType: string): Record<string, string> {
+/**
+ * How a presigned PUT binds the upload on `store`: what is signed, and the headers the browser
+ * must then send. S3 signs the type and the exact length; GCS signs the type and, for a length,
+ * `x-goog-content-length-range: N,N` (a header the browser sends); an Azure SAS cannot bind
+ * request headers, so nothing is signed but the blob and `confirmUpload` checks what arrived.
+ */
+export function putBinding(
+  store: ObjectStore,
+  contentType: string,
+  size: number | undefined,
+): { sign: { contentType?: string; contentLength?: number }; headers: Record<string, string> } {
   const headers: Record<string, string> = { 'Content-Type': contentType }
-  // Azure creates a blob from a PUT only when told which kind.
-  if (store instanceof AzureStore) headers['x-ms-blob-type'] = 'BlockBlob'
-  return headers
+  if (store instanceof AzureStore) {
+    // Azure creates a blob from a PUT only when told which kind.
+    headers['x-ms-blob-type'] = 'BlockBlob'
+    return { sign: {}, headers }
+  }
+  if (store instanceof GCSStore && size !== undefined) headers['x-goog-content-length-range'] = `${size},${size}`
+  return { sign: { contentType, ...(size === undefined ? {} : { contentLength: size }) }, headers }
 }

@@ -9,7 +9,7 @@
  * app.post('/documents', async (request) => {
  *   const file = await saveMultipartFile(await request.file(), { backend: 'uploads' })
  * })
- * app.post('/uploads/direct/:token', directUploadHandler())
+ * app.post('/uploads/direct', directUploadHandler())
  * ```
  */
 import type { IncomingMessage } from 'node:http'
@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream'
 import { ConfigError } from '../errors.js'
 import type { FileObject } from '../file-object.js'
 import { openRouteUpload, receiveRouteUpload, type DirectUploadHandlerOptions, type DirectUploadReceipt } from '../web/direct-route.js'
-import { discardBody, httpRefusal, lastPathSegment } from '../web/http-refusal.js'
+import { discardBody, httpRefusal, tokenOfUrl } from '../web/http-refusal.js'
 import { saveFilePart } from '../web/stream-save.js'
 
 export type { DirectUploadHandlerOptions, DirectUploadReceipt } from '../web/direct-route.js'
@@ -88,8 +88,8 @@ type MultipartRequest = DirectUploadRequest & {
 
 /**
  * The Fastify handler of the direct-upload route, for stores that cannot sign: register
- * `@fastify/multipart`, then `app.post('/uploads/direct/:token', directUploadHandler())` where
- * `prepareUpload`'s `uploadRoute` points (the token is the last path segment). It takes one file
+ * `@fastify/multipart`, then `app.post('/uploads/direct', directUploadHandler())` where
+ * `prepareUpload`'s `uploadRoute` points (the URL carries the token as its `token` query parameter). It takes one file
  * field named `file`, saves it under the token's key with the token's `maxSize` enforced and its
  * first bytes checked against its type while they arrive, and answers 201 `{ key, size }`; a
  * refusal answers 403 (bad or expired token), 409 (already used), 413 (too large), 415 (type) or
@@ -105,7 +105,7 @@ export function directUploadHandler(options: DirectUploadHandlerOptions = {}) {
       return reply.code(status).send(body)
     }
     try {
-      const opened = await openRouteUpload(lastPathSegment(request.url), options)
+      const opened = await openRouteUpload(tokenOfUrl(request.url), options)
       if (typeof req.file !== 'function') {
         throw new ConfigError('directUploadHandler() of stowage/fastify needs @fastify/multipart registered on this app')
       }

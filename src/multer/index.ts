@@ -7,7 +7,7 @@
  * import { multerStorage, directUploadHandler } from 'stowage/multer'
  * const upload = multer({ storage: multerStorage({ backend: 'uploads' }), limits: { fileSize: 10 << 20 } })
  * app.post('/documents', upload.single('file'), (req, res) => { req.file.fileObject ... })
- * app.post('/uploads/direct/:token', directUploadHandler())
+ * app.post('/uploads/direct', directUploadHandler())
  * ```
  */
 import { createRequire } from 'node:module'
@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream'
 import { ConfigError } from '../errors.js'
 import type { FileObject } from '../file-object.js'
 import { openRouteUpload, receiveRouteUpload, type DirectUploadHandlerOptions, type OpenedRouteUpload } from '../web/direct-route.js'
-import { discardBody, httpRefusal, lastPathSegment } from '../web/http-refusal.js'
+import { discardBody, httpRefusal, tokenOfUrl } from '../web/http-refusal.js'
 import { saveFilePart, type StreamSaveOptions } from '../web/stream-save.js'
 
 export type { DirectUploadHandlerOptions, DirectUploadReceipt } from '../web/direct-route.js'
@@ -152,8 +152,10 @@ function loadMulter(): MulterFactory {
 
 /**
  * The Express (or plain `node:http`) handler of the direct-upload route, for stores that cannot
- * sign: mount it where `prepareUpload`'s `uploadRoute` points, with the token as the last path
- * segment (`app.post('/uploads/direct/:token', directUploadHandler())`). It takes one
+ * sign: mount it where `prepareUpload`'s `uploadRoute` points
+ * (`app.post('/uploads/direct', directUploadHandler())`); the URL carries the token as its
+ * `token` query parameter (or, on a route mounted as `/uploads/direct/:token`, as its last path
+ * segment). It takes one
  * `multipart/form-data` file field named `file`, saves it under the token's key with the token's
  * `maxSize` enforced and its first bytes checked against its type while they arrive, and answers
  * 201 `{ key, size }`; a refusal answers 403 (bad or expired token), 409 (already used),
@@ -163,7 +165,7 @@ function loadMulter(): MulterFactory {
 export function directUploadHandler(options: DirectUploadHandlerOptions = {}) {
   const multer = loadMulter()
   return function stowageDirectUpload(req: IncomingMessage & { file?: unknown }, res: ExpressLikeResponse): void {
-    const token = lastPathSegment((req as { originalUrl?: string }).originalUrl ?? req.url)
+    const token = tokenOfUrl((req as { originalUrl?: string }).originalUrl ?? req.url)
     openRouteUpload(token, options).then(
       (opened: OpenedRouteUpload) => {
         let stored: FileObject | undefined

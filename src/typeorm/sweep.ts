@@ -1,5 +1,6 @@
 import type { DataSource, ObjectLiteral } from 'typeorm'
 import type { ObjectMeta } from '../index.js'
+import { RESERVED_PREFIX } from '../direct-upload/pending.js'
 import { storages } from '../registry.js'
 import { filesOf, storedObjectColumns } from './column.js'
 
@@ -72,6 +73,7 @@ async function referencedKeys(dataSource: DataSource, backend: string, batchSize
  * `@StoredObjectColumn` — left behind by writes that bypass entities (`Repository.delete`,
  * query-builder deletes) or by a crash — and, with `dryRun: false`, deletes them.
  *
+ * Keys under the reserved prefix `.stowage/` (direct uploads' pending markers) are skipped.
  * The store is listed before the rows are read, so an object uploaded meanwhile is not listed;
  * use `minAgeMs` when other processes may be mid-transaction.
  */
@@ -79,7 +81,10 @@ export async function sweepOrphans(dataSource: DataSource, options: SweepOptions
   const { backend, dryRun = true, prefix, minAgeMs = 0, batchSize = 1000 } = options
   const store = storages.get(backend)
   const listed: ObjectMeta[] = []
-  for await (const meta of store.list(prefix)) listed.push(meta)
+  for await (const meta of store.list(prefix)) {
+    // stowage's own objects (direct uploads' pending markers) are no row's to reference.
+    if (!meta.path.startsWith(`${RESERVED_PREFIX}/`)) listed.push(meta)
+  }
   const referenced = await referencedKeys(dataSource, backend, batchSize)
   const cutoff = Date.now() - minAgeMs
   const orphans = listed.filter(

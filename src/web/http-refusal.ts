@@ -49,10 +49,16 @@ export function discardBody(req: IncomingMessage): void {
   req.resume()
 }
 
-/** The last path segment of a URL path (`/uploads/direct/<token>?x` gives `<token>`). */
-export function lastPathSegment(url: string | undefined): string {
-  const path = (url ?? '').split('?')[0]!
-  const segment = path.slice(path.lastIndexOf('/') + 1)
+/**
+ * The upload token a request to the upload route carries: its `token` query parameter (what
+ * `prepareUpload` makes), or else the last segment of its path (a route mounted as
+ * `/uploads/direct/:token`).
+ */
+export function tokenOfUrl(url: string | undefined): string {
+  const parsed = new URL(url ?? '', 'http://route.invalid')
+  const query = parsed.searchParams.get('token')
+  if (query !== null) return query
+  const segment = parsed.pathname.slice(parsed.pathname.lastIndexOf('/') + 1)
   try {
     return decodeURIComponent(segment)
   } catch {
