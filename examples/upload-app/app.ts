@@ -28,8 +28,8 @@ const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'public')
 /** How long a direct-upload ticket (its URL and its token) stays valid. */
 const TICKET_LIFETIME_SECONDS = 15 * 60
 
-/** Where LocalStore's direct uploads go (the token appended), as the store cannot sign a URL. */
-const UPLOAD_ROUTE = '/api/direct-upload/'
+/** Where LocalStore's direct uploads go (with `?token=`), as the store cannot sign a URL. */
+const UPLOAD_ROUTE = '/api/direct-upload'
 
 /** Options of {@link startApp}. */
 export interface AppOptions {
@@ -211,7 +211,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
   // ...where LocalStore's tickets point: the handler checks the token and streams the part into
   // the store with the token's limits (size, and the first bytes against the declared type).
-  app.post(`${UPLOAD_ROUTE}:token`, directUploadHandler({ secret }))
+  app.post(UPLOAD_ROUTE, directUploadHandler({ secret }))
 
   // Step 3: the browser says it is done; confirmUpload checks what arrived before a row points at it.
   async function confirmed(body: unknown): Promise<FileObject> {
