@@ -1,8 +1,8 @@
 // ESLint (flat config): `npm run lint`, and a step of `npm test`.
 // The TypeScript of src/, __test__/ and examples/ (what tsconfig.json compiles) gets
 // typescript-eslint's type-aware recommended rules; the root config files its syntactic ones;
-// the plain JavaScript (.mjs and .cjs of bench/, servers/, scripts/, __test__/, examples/)
-// ESLint's own recommended rules. Types of the JavaScript are tsc's job (tsconfig.scripts.json).
+// the plain JavaScript (.mjs and .cjs of bench/, servers/, scripts/, __test__/, examples/, and
+// the upload app's page) ESLint's own recommended rules. Types of the JavaScript are tsc's job (tsconfig.scripts.json).
 import js from '@eslint/js'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
@@ -16,7 +16,7 @@ export default tseslint.config(
     // generated (napi's loader and declarations, tsup's bundle, cargo's output), installed or scratch
     ignores: [
       'native/index.cjs', 'native/index.d.ts', 'dist/', 'target/', 'bench/.deps/', 'bench/.tmp/',
-      '.tools/', '.test-tmp/', '.stowage-demo/', 'docs/api/',
+      '.tools/', '.test-tmp/', '.stowage-demo/', '.stowage-upload-app/', '__test__/.artifacts/', 'docs/api/',
     ],
   },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
@@ -27,6 +27,12 @@ export default tseslint.config(
     rules: { 'no-unused-vars': unusedVars },
   },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' } },
+  {
+    // the upload app's page: browser JavaScript, served as it is (no build step)
+    files: ['examples/upload-app/public/**/*.js'],
+    languageOptions: { ecmaVersion: 2024, sourceType: 'module', globals: { ...globals.browser } },
+    rules: { 'no-unused-vars': unusedVars },
+  },
   {
     files: ['src/**/*.ts', '__test__/**/*.ts', 'examples/**/*.ts'],
     extends: [tseslint.configs.recommendedTypeChecked],

