@@ -121,7 +121,6 @@ describe('GCSStore on fake-gcs-server', () => {
       expect(res.status).toBeLessThan(300)
       const meta = await store.head(key)
       expect(meta.size).toBe(1234)
-      console.log(`fake-gcs-server keeps the signed PUT's content type as: ${meta.contentType ?? '(none)'}`)
     })
 
     it('options that do not fit the method are INVALID_CONFIG', async () => {
