@@ -39,6 +39,41 @@ struct Attrs {
     metadata: Option<Metadata>,
 }
 
+/// What a GET or HEAD serves: the stored headers, each replaced by the request's `response-*`
+/// override when it names one, as AWS does (presigned download links set them).
+macro_rules! served_attrs {
+    ($input:expr, $attrs:expr) => {
+        Attrs {
+            content_type: $input
+                .response_content_type
+                .clone()
+                .or_else(|| $attrs.content_type.clone()),
+            content_encoding: $input
+                .response_content_encoding
+                .clone()
+                .or_else(|| $attrs.content_encoding.clone()),
+            content_disposition: $input
+                .response_content_disposition
+                .clone()
+                .or_else(|| $attrs.content_disposition.clone()),
+            content_language: $input
+                .response_content_language
+                .clone()
+                .or_else(|| $attrs.content_language.clone()),
+            cache_control: $input
+                .response_cache_control
+                .clone()
+                .or_else(|| $attrs.cache_control.clone()),
+            expires: $input
+                .response_expires
+                .clone()
+                .or_else(|| $attrs.expires.clone()),
+            website_redirect_location: $attrs.website_redirect_location.clone(),
+            metadata: $attrs.metadata.clone(),
+        }
+    };
+}
+
 /// The standard and user headers of a PutObject / CreateMultipartUpload / CopyObject (REPLACE).
 macro_rules! attrs_from {
     ($input:expr) => {
@@ -741,7 +776,7 @@ impl S3 for MemStore {
                 (range.start, range.end, Some(cr))
             }
         };
-        let a = &obj.attrs;
+        let a = served_attrs!(input, obj.attrs);
         let output = GetObjectOutput {
             body: Some(StreamingBlob::new(SliceStream::new(
                 &obj.segments,
@@ -753,30 +788,14 @@ impl S3 for MemStore {
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(obj.e_tag()),
             last_modified: Some(obj.last_modified.clone()),
-            // The request's `response-*` overrides win, as on AWS (presigned download links).
-            content_type: input
-                .response_content_type
-                .clone()
-                .or_else(|| a.content_type.clone()),
-            content_encoding: input
-                .response_content_encoding
-                .clone()
-                .or_else(|| a.content_encoding.clone()),
-            content_disposition: input
-                .response_content_disposition
-                .clone()
-                .or_else(|| a.content_disposition.clone()),
-            content_language: input
-                .response_content_language
-                .clone()
-                .or_else(|| a.content_language.clone()),
-            cache_control: input
-                .response_cache_control
-                .clone()
-                .or_else(|| a.cache_control.clone()),
-            expires: input.response_expires.clone().or_else(|| a.expires.clone()),
-            website_redirect_location: a.website_redirect_location.clone(),
-            metadata: a.metadata.clone(),
+            content_type: a.content_type,
+            content_encoding: a.content_encoding,
+            content_disposition: a.content_disposition,
+            content_language: a.content_language,
+            cache_control: a.cache_control,
+            expires: a.expires,
+            website_redirect_location: a.website_redirect_location,
+            metadata: a.metadata,
             ..Default::default()
         };
         Ok(S3Response::new(output))
@@ -795,36 +814,20 @@ impl S3 for MemStore {
             input.if_modified_since.as_ref(),
             input.if_unmodified_since.as_ref(),
         )?;
-        let a = &obj.attrs;
+        let a = served_attrs!(input, obj.attrs);
         let output = HeadObjectOutput {
             content_length: Some(obj.len as i64),
             accept_ranges: Some("bytes".to_owned()),
             e_tag: Some(obj.e_tag()),
             last_modified: Some(obj.last_modified.clone()),
-            // The request's `response-*` overrides win, as on AWS (presigned download links).
-            content_type: input
-                .response_content_type
-                .clone()
-                .or_else(|| a.content_type.clone()),
-            content_encoding: input
-                .response_content_encoding
-                .clone()
-                .or_else(|| a.content_encoding.clone()),
-            content_disposition: input
-                .response_content_disposition
-                .clone()
-                .or_else(|| a.content_disposition.clone()),
-            content_language: input
-                .response_content_language
-                .clone()
-                .or_else(|| a.content_language.clone()),
-            cache_control: input
-                .response_cache_control
-                .clone()
-                .or_else(|| a.cache_control.clone()),
-            expires: input.response_expires.clone().or_else(|| a.expires.clone()),
-            website_redirect_location: a.website_redirect_location.clone(),
-            metadata: a.metadata.clone(),
+            content_type: a.content_type,
+            content_encoding: a.content_encoding,
+            content_disposition: a.content_disposition,
+            content_language: a.content_language,
+            cache_control: a.cache_control,
+            expires: a.expires,
+            website_redirect_location: a.website_redirect_location,
+            metadata: a.metadata,
             ..Default::default()
         };
         Ok(S3Response::new(output))
