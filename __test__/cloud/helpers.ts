@@ -202,3 +202,15 @@ class SecretWatch {
 }
 
 export const secrets = new SecretWatch()
+
+/**
+ * How the server refused a request: `"<status> <body>"`, or `"connection <code>"` when it answered
+ * from the headers (the policy) and closed the connection while the body was still being written
+ * (EPIPE or ECONNRESET in fetch), as S3 itself may. Either is a refusal.
+ */
+export function refusalOf(response: Promise<Response>): Promise<string> {
+  return response.then(
+    async (res) => `${res.status} ${await res.text()}`,
+    (error: Error & { cause?: { code?: string } }) => `connection ${error.cause?.code ?? error.message}`,
+  )
+}

@@ -7,23 +7,11 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { S3Store, SignedPostForm } from '../../src/index.js'
-import { makeS3, pendingUploads, rejectsWith, uniquePrefix, useServers } from './helpers.js'
+import { makeS3, pendingUploads, refusalOf, rejectsWith, uniquePrefix, useServers } from './helpers.js'
 
 const servers = useServers(['s3mem', 's3moto'])
 
 /** Post `body` as the form's file, after its fields, as a browser's form would. */
-/**
- * How the server refused a request: `"<status> <body>"`, or `"connection <code>"` when it answered
- * from the headers (the policy) and closed the connection while the body was still being written
- * (EPIPE or ECONNRESET in fetch), as S3 itself may. Either is a refusal.
- */
-function refusalOf(response: Promise<Response>): Promise<string> {
-  return response.then(
-    async (res) => `${res.status} ${await res.text()}`,
-    (error: Error & { cause?: { code?: string } }) => `connection ${error.cause?.code ?? error.message}`,
-  )
-}
-
 function postForm(form: SignedPostForm, body: Buffer, fileType = 'application/octet-stream', extra: Record<string, string> = {}) {
   const data = new FormData()
   for (const [name, value] of Object.entries({ ...form.fields, ...extra })) data.append(name, value)
