@@ -142,7 +142,7 @@ export function markdown(rows, meta, targets, svgName) {
   const lines = []
   lines.push(`Measured ${meta.date.slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${meta.quick ? ' -- --quick' : meta.issueSizes ? ' -- --issue-sizes' : ''}\` on ${meta.cpus}, ` +
     `${(meta.memoryBytes / GiB).toFixed(0)} GiB RAM, Node ${meta.node}; stowage ${meta.version} (${meta.commit}), addon: ${meta.native.profile} build ` +
-    `\`${meta.native.source}\` (sha256 ${meta.native.sha}); ${meta.server}. Load average (1/5/15 min) ${load(meta.loadBefore)} before, ${load(meta.loadAfter)} after — ` +
+    `\`${meta.native.source}\` (sha256 ${meta.native.sha})${meta.baseline ? `; stowage-baseline = ${meta.baseline.commit} (${meta.baseline.native.profile} build, sha256 ${meta.baseline.native.sha}), measured in the same run` : ''}; ${meta.server}. Load average (1/5/15 min) ${load(meta.loadBefore)} before, ${load(meta.loadAfter)} after — ` +
     `the machine's 2 cores are shared, and client and server share them. Median of ${meta.cfg.runs} runs, each in a fresh process after a warm-up, ` +
     `libraries interleaved; ${Math.round(meta.elapsedSeconds)} s in all. MB/s = 10⁶ bytes/s. CPU = the process's user + system seconds (every thread) per GiB ` +
     `or per 1 000 operations. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better). ` +

@@ -10,6 +10,8 @@
 //
 // Options: --quick, --issue-sizes (the sizes issue 5 names; slower), --runs N, --only id[,id] (workload ids or prefixes, e.g. s3-large,presign),
 // --libs a,b, --native <file.node> (default native/*.node; env STOWAGE_BENCH_NATIVE),
+// --baseline <checkout> (also measures `stowage-baseline`: that checkout's dist/ and native/*.node,
+// built as this one is, interleaved with the rest: a before/after table from one run),
 // --readme / --no-readme (default: the full run writes README.md's Performance section, a
 // quick or filtered run does not), --plain (no progress bar), size flags from config.mjs.
 // Outputs: bench/results/latest.json, bench/results/ratios.svg, README.md between
@@ -42,7 +44,8 @@ const cfg = { ...(quick ? QUICK : has('--issue-sizes') ? ISSUE : DEFAULTS) }
 for (const [flag, [name, mult]] of Object.entries(FLAGS)) if (value(flag) !== undefined) cfg[name] = Math.round(Number(value(flag)) * mult)
 const only = value('--only')?.split(',')
 const onlyLibs = value('--libs')?.split(',')
-const filtered = Boolean(only || onlyLibs || argv.some((a) => FLAGS[a]))
+const baselineDir = value('--baseline') && path.resolve(value('--baseline'))
+const filtered = Boolean(only || onlyLibs || baselineDir || argv.some((a) => FLAGS[a]))
 const writeReadmeToo = has('--readme') || (!quick && !filtered && !has('--issue-sizes') && !has('--no-readme'))
 const tty = process.stdout.isTTY && !has('--plain') && !process.env.CI
 const log = (msg) => process.stdout.write(`${msg}\n`)
@@ -57,11 +60,13 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
 const deps = { ...ensureDeps(BENCH, log), ...ensurePython(BENCH, log) }
 const native = snapshotNative(ROOT, TMP, value('--native') ?? process.env.STOWAGE_BENCH_NATIVE)
 process.env.NAPI_RS_NATIVE_LIBRARY_PATH = native.path
+const baseline = baselineDir ? openBaseline(baselineDir) : undefined
 const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
 let commit = 'unknown'
 try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim() } catch { /* not a git checkout: stays 'unknown' */ }
 log(`stowage ${version} (${commit}), dist/ + native ${native.profile} build ${path.relative(ROOT, native.source)} [sha256 ${native.sha}, built ${native.mtime}]`)
 if (native.profile !== 'release') log('  WARNING: a debug build: its numbers mean nothing. Run `npm run build:native:release` first.')
+if (baseline) log(`baseline (stowage-baseline): ${baseline.commit} in ${baselineDir}, native ${baseline.native.profile} build [sha256 ${baseline.native.sha}]`)
 const loadBefore = os.loadavg()
 log(`node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`)
 log(`${quick ? 'quick run' : has('--issue-sizes') ? 'full run at the issue\'s sizes' : 'full run'}, ${cfg.runs} runs per row`)
@@ -86,6 +91,7 @@ try {
   await seed()
   const plan = WORKLOADS.filter((w) => !only || only.some((o) => w.id === o || w.id.startsWith(o)))
     .map((w) => ({ w, libs: w.libs.filter((l) => !onlyLibs || onlyLibs.includes(l) || l === 'stowage') }))
+    .map(({ w, libs }) => ({ w, libs: baseline && libs.includes('stowage') ? [...libs, 'stowage-baseline'] : libs }))
   const samples = new Map() // `${workload}\t${lib}` -> [measurement]
   const total = plan.reduce((n, p) => n + p.libs.filter((l) => !unavailable[l]).length, 0) * cfg.runs
   const started = Date.now()
@@ -115,6 +121,7 @@ try {
     date: new Date().toISOString(), quick, issueSizes: has('--issue-sizes'), cfg, commit, version, node: process.version,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model?.trim()}`, memoryBytes: os.totalmem(),
     loadBefore, loadAfter, elapsedSeconds: elapsed, native: { profile: native.profile, sha: native.sha, source: path.relative(ROOT, native.source) },
+    baseline: baseline && { commit: baseline.commit, dir: baselineDir, native: { profile: baseline.native.profile, sha: baseline.native.sha } },
     server: 'crates/s3-mem-server (in-memory, s3s 0.14) on 127.0.0.1', opendal: deps.opendal, obstore: deps.obstore,
     titles: Object.fromEntries(plan.map(({ w }) => [w.id, w.title(cfg)])),
   }
@@ -168,9 +175,11 @@ async function seed() {
 function measure(w, lib) {
   const job = { workload: w.id, lib, cfg, target: targets[w.target], paths }
   const t0 = Date.now()
+  const env = { ...process.env, NODE_OPTIONS: '' }
+  if (lib === 'stowage-baseline') Object.assign(env, { NAPI_RS_NATIVE_LIBRARY_PATH: baseline.native.path, STOWAGE_BENCH_DIST: baseline.dist })
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(BENCH, 'worker.mjs'), JSON.stringify(job)], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' },
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env,
     })
     let out = ''
     let err = ''
@@ -184,6 +193,18 @@ function measure(w, lib) {
       resolve({ error: signal === 'SIGKILL' ? `timed out after ${cfg.timeoutSec} s` : `exit ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}` })
     })
   })
+}
+
+/** The checkout `--baseline` names: its built dist/ and a snapshot of its native/*.node. */
+function openBaseline(dir) {
+  const dist = path.join(dir, 'dist', 'index.js')
+  if (!fs.existsSync(dist)) {
+    log(`bench: --baseline ${dir} has no dist/index.js: build it there first (npm run build:ts, npm run build:native:release)`)
+    process.exit(1)
+  }
+  let baseCommit = 'unknown'
+  try { baseCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim() } catch { /* not a git checkout */ }
+  return { dist, commit: baseCommit, native: snapshotNative(dir, TMP) }
 }
 
 function fmtSample(w, m) {

@@ -1,7 +1,10 @@
 // stowage, imported from the built package (dist/). The runner points NAPI_RS_NATIVE_LIBRARY_PATH
 // at the snapshot of the native binary it measures, so one run never mixes two builds.
+// STOWAGE_BENCH_DIST (set by the runner for `--baseline`, see libs/stowage-baseline.mjs) names
+// another checkout's dist/index.js to measure instead.
 import fs from 'node:fs'
 import { pipeline } from 'node:stream/promises'
+import { pathToFileURL } from 'node:url'
 import { drain } from '../util.mjs'
 
 /**
@@ -9,7 +12,7 @@ import { drain } from '../util.mjs'
  * @param {{ unsignedPayload?: boolean }} [options]
  */
 export async function open(target, { unsignedPayload } = {}) {
-  const stowage = await import('../../dist/index.js')
+  const stowage = await import(process.env.STOWAGE_BENCH_DIST ? pathToFileURL(process.env.STOWAGE_BENCH_DIST).href : '../../dist/index.js')
   let store
   if (target.kind === 's3') {
     store = new stowage.S3Store({
