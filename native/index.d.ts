@@ -87,7 +87,7 @@ export declare class NativeStore {
    * the part number and upload id are signed into it. The server answers each PUT with
    * the part's `ETag`, which `completeMultipartUpload` needs.
    */
-  signUploadParts(path: string, uploadId: string, partNumbers: Array<number>, options?: SignUploadPartsOptions | undefined | null): Promise<Array<string>>
+  signUploadParts(path: string, uploadId: string, partNumbers: Array<number>, options?: SignUploadPartsOptions | undefined | null): Array<string> | Promise<Array<string>>
   /**
    * Write `data` to `path`: one request up to `chunkSize`, a concurrent
    * multipart upload above it, in parts sized to fit the backend's part limit.
@@ -97,17 +97,21 @@ export declare class NativeStore {
   rename(from: string, to: string, overwrite: boolean): Promise<void>
   /**
    * A presigned URL for `path`. With a credential already at hand (static keys, or a
-   * provider's answer still fresh) it is signed on the spot, without a thread hop.
+   * provider's answer still fresh) it is signed on the spot and returned as it is (a
+   * failure is thrown); otherwise a promise of it.
    */
-  signUrl(methodName: string, path: string, options?: SignOptions | undefined | null): Promise<string>
-  /** Presigned URLs for `paths`, in order, all for the same method and options. */
-  signUrls(methodName: string, paths: Array<string>, options?: SignOptions | undefined | null): Promise<Array<string>>
+  signUrl(methodName: string, path: string, options?: SignOptions | undefined | null): string | Promise<string>
+  /**
+   * Presigned URLs for `paths`, in order, all for the same method and options: a small
+   * batch as `signUrl` gives one URL, a large one always as a promise.
+   */
+  signUrls(methodName: string, paths: Array<string>, options?: SignOptions | undefined | null): Array<string> | Promise<Array<string>>
   /**
    * A form a browser can post a file with straight to the store, for `path`. The signed
    * policy fixes the key, the size range and (when given) the content type. S3 only;
    * other stores give `NOT_SUPPORTED`.
    */
-  signPost(path: string, options: SignPostOptions): Promise<SignedPostForm>
+  signPost(path: string, options: SignPostOptions): SignedPostForm | Promise<SignedPostForm>
   /** Start a streamed upload to `path`; nothing is visible until `finish()`. */
   upload(path: string, options?: NativePutOptions | undefined | null): NativeUpload
 }

@@ -147,23 +147,22 @@ export class Store implements ObjectStore {
     return callPair(source, target, () => this.#native.rename(source, target, overwrite))
   }
 
-  async signUrl(method: SignMethod, path: string, options?: SignOptions | null): Promise<string> {
-    const key = checkKey(path)
-    const opts = checkOptions<SignOptions>(options, 'signUrl() options')
-    return call(key, () => this.#native.signUrl(method, key, opts))
+  signUrl(method: SignMethod, path: string, options?: SignOptions | null): Promise<string> {
+    return callNowOrLater(path, () =>
+      this.#native.signUrl(method, checkKey(path), checkOptions<SignOptions>(options, 'signUrl() options')))
   }
 
-  async signUrls(method: SignMethod, paths: string[], options?: SignOptions | null): Promise<string[]> {
-    if (!Array.isArray(paths)) throw new ConfigError(`signUrls() takes an array of keys, got ${describeValue(paths)}`)
-    const keys = paths.map((path) => checkKey(path))
-    const opts = checkOptions<SignOptions>(options, 'signUrls() options')
-    return call(keys.length === 1 ? keys[0]! : '', () => this.#native.signUrls(method, keys, opts))
+  signUrls(method: SignMethod, paths: string[], options?: SignOptions | null): Promise<string[]> {
+    return callNowOrLater(Array.isArray(paths) && paths.length === 1 ? paths[0] : '', () => {
+      if (!Array.isArray(paths)) throw new ConfigError(`signUrls() takes an array of keys, got ${describeValue(paths)}`)
+      const keys = paths.map((path) => checkKey(path))
+      return this.#native.signUrls(method, keys, checkOptions<SignOptions>(options, 'signUrls() options'))
+    })
   }
 
-  async signPost(path: string, options: SignPostOptions): Promise<SignedPostForm> {
-    const key = checkKey(path)
-    const opts = checkOptions<SignPostOptions>(options, 'signPost() options')
-    return call(key, () => this.#native.signPost(key, opts as SignPostOptions))
+  signPost(path: string, options: SignPostOptions): Promise<SignedPostForm> {
+    return callNowOrLater(path, () =>
+      this.#native.signPost(checkKey(path), checkOptions<SignPostOptions>(options, 'signPost() options') as SignPostOptions))
   }
 
   async createMultipartUpload(path: string, options?: CreateMultipartUploadOptions | null): Promise<string> {
@@ -172,12 +171,11 @@ export class Store implements ObjectStore {
     return call(key, () => this.#native.createMultipartUpload(key, opts))
   }
 
-  async signUploadParts(
+  signUploadParts(
     path: string, uploadId: string, partNumbers: number[], options?: SignUploadPartsOptions | null,
   ): Promise<string[]> {
-    const key = checkKey(path)
-    const opts = checkOptions<SignUploadPartsOptions>(options, 'signUploadParts() options')
-    return call(key, () => this.#native.signUploadParts(key, uploadId, partNumbers, opts))
+    return callNowOrLater(path, () => this.#native.signUploadParts(
+      checkKey(path), uploadId, partNumbers, checkOptions<SignUploadPartsOptions>(options, 'signUploadParts() options')))
   }
 
   async completeMultipartUpload(path: string, uploadId: string, parts: UploadedPart[]): Promise<PutResult> {
@@ -265,6 +263,23 @@ async function call<T>(
   } finally {
     if (stop) signal!.removeEventListener('abort', stop)
   }
+}
+
+/**
+ * An operation Rust finishes on the spot when it can (signing: `now_or_promise` in
+ * crates/stowage-node/src/runtime/promise.rs), else hands back a promise: a value becomes an
+ * already-settled promise, which costs less than the sign itself would through N-API's
+ * deferreds; a throw (a bad argument, here or in Rust) becomes a rejection, as from any
+ * async method.
+ */
+function callNowOrLater<T>(path: unknown, op: () => T | Promise<T>): Promise<T> {
+  let outcome: T | Promise<T>
+  try {
+    outcome = op()
+  } catch (err) {
+    return Promise.reject(fromNative(err, path))
+  }
+  return outcome instanceof Promise ? call(printable(path), () => outcome) : Promise.resolve(outcome)
 }
 
 function callSync<T>(path: string, op: () => T): T {

@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use http::Method;
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{StorageFailure, StorageResult};
+use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::sign::SignRequest;
 use crate::store::{NativeStore, StoreInner};
 
@@ -139,7 +139,8 @@ impl StoreInner {
 #[napi]
 impl NativeStore {
     /// A presigned URL for `path`. With a credential already at hand (static keys, or a
-    /// provider's answer still fresh) it is signed on the spot, without a thread hop.
+    /// provider's answer still fresh) it is signed on the spot and returned as it is (a
+    /// failure is thrown); otherwise a promise of it.
     #[napi]
     pub fn sign_url<'env>(
         &self,
@@ -147,9 +148,9 @@ impl NativeStore {
         method_name: String,
         path: String,
         options: Option<SignOptions>,
-    ) -> napi::Result<PromiseRaw<'env, String>> {
+    ) -> napi::Result<Either<String, PromiseRaw<'env, String>>, ErrorCode> {
         let inner = self.inner.clone();
-        self.run_polled_first(env, async move {
+        self.run_now_or_later(env, async move {
             let request = SignRequest::from_options(&method_name, options)?;
             let signer = inner.signer()?;
             let path = inner.signing_path(&path)?;
@@ -157,7 +158,8 @@ impl NativeStore {
         })
     }
 
-    /// Presigned URLs for `paths`, in order, all for the same method and options.
+    /// Presigned URLs for `paths`, in order, all for the same method and options: a small
+    /// batch as `signUrl` gives one URL, a large one always as a promise.
     #[napi]
     pub fn sign_urls<'env>(
         &self,
@@ -165,7 +167,7 @@ impl NativeStore {
         method_name: String,
         paths: Vec<String>,
         options: Option<SignOptions>,
-    ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
+    ) -> napi::Result<Either<Vec<String>, PromiseRaw<'env, Vec<String>>>, ErrorCode> {
         let inner = self.inner.clone();
         let inline = paths.len() <= INLINE_BATCH;
         let op = async move {
@@ -178,9 +180,9 @@ impl NativeStore {
             signer.sign_urls(&paths, &request).await
         };
         if inline {
-            self.run_polled_first(env, op)
+            self.run_now_or_later(env, op)
         } else {
-            self.run(env, op)
+            Ok(Either::B(self.run(env, op).map_err(StorageFailure::from)?))
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::StorageFailure;
+use crate::error::{ErrorCode, StorageFailure};
 use crate::ops::sign::{byte_count, expiry, header_value};
 use crate::sign::PostRequest;
 use crate::store::NativeStore;
@@ -45,9 +45,9 @@ impl NativeStore {
         env: &'env Env,
         path: String,
         options: SignPostOptions,
-    ) -> napi::Result<PromiseRaw<'env, SignedPostForm>> {
+    ) -> napi::Result<Either<SignedPostForm, PromiseRaw<'env, SignedPostForm>>, ErrorCode> {
         let inner = self.inner.clone();
-        self.run_polled_first(env, async move {
+        self.run_now_or_later(env, async move {
             let signer = inner.signer()?;
             if !inner.capabilities.sign_post {
                 return Err(StorageFailure::not_supported(format!(

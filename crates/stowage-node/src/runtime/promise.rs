@@ -48,12 +48,13 @@ use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::ptr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{Either, PromiseRaw, ToNapiValue};
 use napi::{sys, Env, JsError};
 
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
@@ -165,7 +166,7 @@ thread_local! {
 /// rejects the promise with `GENERIC`. With `poll_inline`, the future is polled once here
 /// first (only for stores whose operations never block the thread).
 ///
-/// This and `promise_on_file_thread` are the only ways an operation starts.
+/// This, `now_or_promise` and `promise_on_file_thread` are the only ways an operation starts.
 pub fn promise<'env, T, F>(
     env: &'env Env,
     poll_inline: bool,
@@ -176,18 +177,58 @@ where
     F: Future<Output = StorageResult<T>> + Send + 'static,
 {
     let raw_env = env.raw();
-    let (deferred, promise) = new_promise(raw_env)?;
     let mut fut = Box::pin(catch_panic(fut));
     if poll_inline {
-        let polled = napi::bindgen_prelude::within_runtime_if_available(|| {
-            fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
-        });
-        if let Poll::Ready(outcome) = polled {
+        if let Poll::Ready(outcome) = poll_once(&mut fut) {
+            let (deferred, promise) = new_promise(raw_env)?;
             settle(raw_env, deferred, into_value(raw_env, outcome));
             return Ok(PromiseRaw::new(raw_env, promise));
         }
     }
+    carry_on(raw_env, fut)
+}
 
+/// `fut` polled once on the calling thread: its output when that poll finishes it (a
+/// failure is thrown by the call itself), otherwise a promise that the runtime settles.
+///
+/// For operations that nearly always finish without waiting: signing, with a credential at
+/// hand. Making and settling a promise through N-API costs more than signing a URL (see
+/// `bench/`'s `presign-one` row), so a finished one crosses as a plain value, and the
+/// JavaScript layer (`src/store.ts`) wraps it in an already-settled promise.
+pub fn now_or_promise<'env, T, F>(
+    env: &'env Env,
+    fut: F,
+) -> napi::Result<Either<T, PromiseRaw<'env, T>>, ErrorCode>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = StorageResult<T>> + Send + 'static,
+{
+    let mut fut = Box::pin(catch_panic(fut));
+    match poll_once(&mut fut) {
+        Poll::Ready(outcome) => Ok(Either::A(outcome?)),
+        Poll::Pending => Ok(Either::B(
+            carry_on(env.raw(), fut).map_err(StorageFailure::from)?,
+        )),
+    }
+}
+
+/// One poll on this thread, inside the runtime's context (a future may look for it).
+fn poll_once<O>(fut: &mut Pin<Box<impl Future<Output = O>>>) -> Poll<O> {
+    napi::bindgen_prelude::within_runtime_if_available(|| {
+        fut.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    })
+}
+
+/// A promise of `fut`, which goes on on the runtime and settles through the queue.
+fn carry_on<'env, T, F>(
+    raw_env: sys::napi_env,
+    fut: Pin<Box<F>>,
+) -> napi::Result<PromiseRaw<'env, T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = StorageResult<T>> + Send + 'static,
+{
+    let (deferred, promise) = new_promise(raw_env)?;
     let queue = enqueue_start(raw_env)?;
     napi::bindgen_prelude::spawn(async move { deliver(&queue, deferred, fut.await) });
     Ok(PromiseRaw::new(raw_env, promise))

@@ -1,11 +1,11 @@
 //! `signUploadParts`: presigned `UploadPart` URLs for parts of a multipart upload.
 
 use http::Method;
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::StorageResult;
+use crate::error::{ErrorCode, StorageResult};
 use crate::ops::sign::expiry;
 use crate::sign::SignRequest;
 use crate::store::NativeStore;
@@ -33,9 +33,9 @@ impl NativeStore {
         upload_id: String,
         part_numbers: Vec<f64>,
         options: Option<SignUploadPartsOptions>,
-    ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
+    ) -> napi::Result<Either<Vec<String>, PromiseRaw<'env, Vec<String>>>, ErrorCode> {
         let inner = self.inner.clone();
-        self.run_polled_first(env, async move {
+        self.run_now_or_later(env, async move {
             let (multipart, path) = inner.presigned_upload(&path)?;
             let id = check_upload_id(&upload_id)?;
             let numbers = part_numbers
