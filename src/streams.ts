@@ -99,8 +99,9 @@ export class UploadFeeder {
     private readonly total?: number,
   ) {}
 
-  async write(chunk: Buffer): Promise<void> {
-    this.report(await this.upload.write(chunk))
+  /** Write `chunks`, in order, in one native call. */
+  async write(chunks: Buffer[]): Promise<void> {
+    this.report(await this.upload.write(chunks))
   }
 
   async finish(): Promise<PutResult> {
@@ -123,45 +124,140 @@ export class UploadFeeder {
   /**
    * Upload every chunk of `source`, aborting the upload on any failure.
    *
-   * While one write is in flight the next chunks are read and gathered into one buffer of
-   * ours, so a stream of small chunks (64 KiB from `fs`) costs one native call per gathered
-   * megabyte, not one per chunk. Gathering copies: a source may reuse a chunk's memory as
-   * soon as the next one is asked for. A `stable` source (slices of a caller's Buffer, which
-   * stays untouched until the put settles) is written as it comes, one slice at a time.
+   * While one write is in flight the next chunks are read, and go in the next native call
+   * together, so a stream of small chunks (64 KiB from `fs`) costs one call per gathered
+   * megabyte, not one per chunk. A Node `Readable`'s chunks are the reader's to keep once
+   * emitted, so they go as they came, uncopied (as `pipe()` hands them to `fs.WriteStream`).
+   * Chunks of any other iterable are copied into a buffer of ours while they gather: a
+   * generator may refill the same buffer as soon as it is asked for the next one. A `stable`
+   * source (slices of a caller's Buffer, untouched until the put settles) is written as it
+   * comes, one slice at a time.
    */
   async pump(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>, signal?: AbortSignal, { stable = false } = {}): Promise<PutResult> {
+    let writing = false
+    const batches = source instanceof Readable && !source.readableObjectMode
+      ? readableBatches(source)
+      : gatheredBatches(iterate(source), stable, () => writing)
     let inFlight: Promise<void> | undefined
-    const gathered = new Gatherer()
-    const chunks = iterate(source)
     try {
       for (;;) {
+        // A Readable's chunks gather while the write is in flight; take them after it.
+        if (batches.gathersWhileWriting) await inFlight
         // Raced: an idle source must not hold an abort until it produces its next chunk.
-        const next = await raceAbort(Promise.resolve(chunks.next()), signal, this.path)
-        if (next.done) break
+        const batch = await raceAbort(batches.next(), signal, this.path)
+        if (batch === undefined) break
         if (signal?.aborted) throw abortError(this.path, signal)
-        const bytes = asBuffer(next.value)
-        if (bytes.length === 0) continue // empty chunks carry nothing, wherever they come
-        if (stable) {
-          await raceAbort(this.write(bytes), signal, this.path)
-          continue
-        }
-        gathered.add(bytes)
-        if (inFlight && gathered.size < GATHER_BYTES) continue
         await inFlight
-        inFlight = raceAbort(this.write(gathered.take()), signal, this.path)
-        inFlight.catch(() => undefined) // awaited above or below; never left unhandled
+        writing = true
+        inFlight = raceAbort(this.write(batch), signal, this.path)
+        inFlight.then(() => { writing = false }, () => undefined) // awaited above or below; never left unhandled
+        if (stable) await inFlight
       }
       await inFlight
       inFlight = undefined
-      if (gathered.size) await raceAbort(this.write(gathered.take()), signal, this.path)
       if (signal?.aborted) throw abortError(this.path, signal)
       return await raceAbort(this.finish(), signal, this.path)
     } catch (err) {
-      // Not awaited: an idle async generator settles `return()` only when it next resumes.
-      Promise.resolve().then(() => chunks.return?.()).catch(() => undefined)
+      batches.stop()
       await this.abort()
       throw toStorageError(err, this.path, signal)
     }
+  }
+}
+
+/** Batches of chunks to write: `next()` waits for at least one chunk; `undefined` at the end. */
+interface Batches {
+  /** True when chunks gather by themselves (events), false when `next()` pulls them. */
+  gathersWhileWriting: boolean
+  next(): Promise<Buffer[] | undefined>
+  /** Stop reading the source (after a failure). */
+  stop(): void
+}
+
+/**
+ * A `Readable`'s chunks as it emits them, uncopied: whatever arrived since the last batch
+ * was taken, waiting for one when none has. Reading pauses once `GATHER_BYTES` wait, so a
+ * slow upload holds about that much beyond the write in flight.
+ */
+function readableBatches(stream: Readable): Batches {
+  let waiting: Buffer[] = []
+  let size = 0
+  let ended = false
+  let failure: unknown
+  let wake: (() => void) | undefined
+  const woken = () => { const w = wake; wake = undefined; w?.() }
+  const onData = (chunk: Buffer | string) => {
+    const bytes = asBuffer(chunk)
+    if (bytes.length === 0) return // empty chunks carry nothing, wherever they come
+    waiting.push(bytes)
+    size += bytes.length
+    if (size >= GATHER_BYTES) stream.pause()
+    woken()
+  }
+  const onEnd = () => { ended = true; woken() }
+  const onError = (err: unknown) => { failure ??= err; woken() }
+  // A stream destroyed before its end (by its own code, or by a signal it was given) never
+  // emits 'end': without this the upload would wait for it forever.
+  const onClose = () => {
+    if (!ended) failure ??= new StorageError('the stream closed before its end', 'GENERIC')
+    woken()
+  }
+  if (stream.readableEnded) ended = true
+  else if (stream.errored) failure = stream.errored
+  else if (stream.destroyed) onClose()
+  stream.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  stream.resume() // a stream its owner paused flows too, as it would when iterated
+  const detach = () => { stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose) }
+  return {
+    gathersWhileWriting: true,
+    async next() {
+      while (!waiting.length && !ended && failure === undefined) await new Promise<void>((resolve) => { wake = resolve })
+      if (waiting.length) {
+        const batch = waiting
+        waiting = []
+        size = 0
+        if (!ended) stream.resume()
+        return batch
+      }
+      detach()
+      // The stream's own error, as iterating it would throw it (fromNative makes it a StorageError).
+      if (failure !== undefined) throw failure instanceof Error ? failure : fromNative(failure)
+      return undefined
+    },
+    stop() {
+      detach()
+      stream.destroy()
+    },
+  }
+}
+
+/**
+ * Chunks of any iterable, copied into one buffer of ours while a write is in flight
+ * (`writing()`), up to `GATHER_BYTES`; a `stable` source's chunks go one by one, uncopied.
+ */
+function gatheredBatches(
+  chunks: AsyncIterator<Uint8Array | string> | Iterator<Uint8Array>, stable: boolean, writing: () => boolean,
+): Batches {
+  const gathered = new Gatherer()
+  let done = false
+  return {
+    gathersWhileWriting: false,
+    async next() {
+      while (!done) {
+        const next = await chunks.next()
+        if (next.done) { done = true; break }
+        const bytes = asBuffer(next.value)
+        if (bytes.length === 0) continue // empty chunks carry nothing, wherever they come
+        if (stable) return [bytes]
+        gathered.add(bytes)
+        if (!writing() || gathered.size >= GATHER_BYTES) return [gathered.take()]
+      }
+      return gathered.size ? [gathered.take()] : undefined
+    },
+    stop() {
+      // Not awaited: an idle async generator settles `return()` only when it next resumes.
+      Promise.resolve().then(() => chunks.return?.()).catch(() => undefined)
+    },
   }
 }
 
@@ -210,13 +306,12 @@ export class UploadWritable extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.feeder.write(chunk).then(() => callback(), (err) => callback(fromNative(err, this.path)))
+    this.feeder.write([chunk]).then(() => callback(), (err) => callback(fromNative(err, this.path)))
   }
 
-  /** Chunks that queued up while a write was in flight go in one native call. */
+  /** Chunks that queued up while a write was in flight go in one native call, uncopied. */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    const joined = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk))
-    this.feeder.write(joined).then(() => callback(), (err) => callback(fromNative(err, this.path)))
+    this.feeder.write(chunks.map((c) => c.chunk)).then(() => callback(), (err) => callback(fromNative(err, this.path)))
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -12,12 +12,13 @@ pub fn borrow_buffer(buffer: Buffer) -> Bytes {
 /// JavaScript thread: there a `Buffer` is released at once, where from another thread its
 /// release takes one more trip through napi-rs' queue and the memory lingers (a 1 GiB
 /// streamed upload peaked at 212-269 MiB of RSS that way, 113-131 MiB this way).
-pub struct Releasing<T> {
+pub struct Releasing<T, B = Bytes> {
     pub value: T,
-    pub borrowed: Bytes,
+    /// One borrowed buffer, or several (a streamed upload's batch of chunks).
+    pub borrowed: B,
 }
 
-impl<T: ToNapiValue> ToNapiValue for Releasing<T> {
+impl<T: ToNapiValue, B> ToNapiValue for Releasing<T, B> {
     unsafe fn to_napi_value(
         env: napi::sys::napi_env,
         val: Self,

@@ -30,9 +30,9 @@ pub fn put_local(
     ))?)
 }
 
-/// A streamed upload to a local file: each chunk is written to the staged file on a file
-/// thread before its `write` resolves, so the caller's buffer is borrowed, never copied, and
-/// is free again once the promise settles. `finish` publishes the file with a rename.
+/// A streamed upload to a local file: each batch of chunks is written to the staged file on
+/// a file thread before its `write` resolves, so the caller's buffers are borrowed, never
+/// copied, and are free again once the promise settles. `finish` publishes the file with a rename.
 pub struct LocalFileUpload {
     inner: Arc<StoreInner>,
     path: Path,
@@ -79,16 +79,17 @@ impl LocalFileUpload {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Append `data` (on a file thread); returns the bytes written so far. Writes must come
-    /// one at a time, in order: the TypeScript layer awaits each before the next.
-    pub fn write(&self, data: &Bytes) -> StorageResult<u64> {
+    /// Append `chunks` (on a file thread), in order; returns the bytes written so far.
+    /// Writes must come one at a time: the TypeScript layer awaits each before the next.
+    pub fn write(&self, chunks: &[Bytes]) -> StorageResult<u64> {
         let mut state = self.state();
         if state.done {
             return Err(StorageFailure::generic(
                 "this upload has already finished or been aborted",
             ));
         }
-        if let Err(failure) = state.declared.accept(data.len() as u64) {
+        let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
+        if let Err(failure) = state.declared.accept(len) {
             return Err(state.fail(failure));
         }
         if state.staged.is_none() {
@@ -97,9 +98,10 @@ impl LocalFileUpload {
                 self.inner.store.put_multipart_opts(&self.path, options),
             )?);
         }
-        let len = data.len() as u64;
         let staged = state.staged.as_mut().expect("staged above");
-        block_on(staged.put_part(PutPayload::from(data.clone())))?;
+        // One part for the batch: LocalFileSystem writes its chunks one after another.
+        let payload: PutPayload = chunks.iter().cloned().collect();
+        block_on(staged.put_part(payload))?;
         state.written += len;
         Ok(state.written)
     }
