@@ -1,27 +1,12 @@
 /**
- * The store methods direct uploads sign with, and which of them a store offers. S3 has them
- * all (`signPost`, presigned multipart); GCS and Azure sign a PUT; the others sign nothing.
+ * Which ways of taking a browser's bytes a store offers, read from its capabilities: S3 has them
+ * all (a presigned POST, presigned multipart), GCS and Azure sign a PUT, the others sign nothing.
+ * The signing itself is the store's own (`signUrl`, `signPost`, the multipart methods of
+ * `ObjectStore`).
  */
 import { AzureStore, GCSStore } from '../cloud-stores.js'
 import { NotSupportedError } from '../errors.js'
-import type { ObjectStore, PutResult } from '../types.js'
-
-/** The signing half of a store, as direct uploads use it. */
-export interface UploadSigningStore extends ObjectStore {
-  signUrl(
-    method: 'GET' | 'PUT' | 'HEAD' | 'DELETE',
-    path: string,
-    opts?: { expiresIn?: number; contentType?: string; contentLength?: number },
-  ): Promise<string>
-  signPost(
-    path: string,
-    opts: { expiresIn?: number; contentType?: string; minSize?: number; maxSize: number },
-  ): Promise<{ url: string; fields: Record<string, string> }>
-  createMultipartUpload(path: string, opts?: { contentType?: string }): Promise<string>
-  signUploadParts(path: string, uploadId: string, partNumbers: number[], opts?: { expiresIn?: number }): Promise<string[]>
-  completeMultipartUpload(path: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<PutResult>
-  abortMultipartUpload(path: string, uploadId: string): Promise<void>
-}
+import type { ObjectStore, SignOptions } from '../types.js'
 
 /** How a store can take a browser's bytes. */
 export interface UploadWays {
@@ -35,22 +20,15 @@ export interface UploadWays {
 
 /** What `store` can sign for a browser, from its capabilities. */
 export function uploadWays(store: ObjectStore): UploadWays {
-  const caps = store.capabilities as unknown as Record<string, boolean | undefined>
-  const has = (name: keyof UploadSigningStore) => typeof (store as unknown as Record<string, unknown>)[name] === 'function'
-  return {
-    post: caps.signPost === true && has('signPost'),
-    put: caps.sign === true,
-    multipart: caps.presignedMultipart === true && has('createMultipartUpload'),
-  }
+  const { sign, signPost, presignedMultipart } = store.capabilities
+  return { post: signPost, put: sign, multipart: presignedMultipart }
 }
 
-/** `store` as a signer, or `NOT_SUPPORTED` naming what it lacks. */
-export function signer(store: ObjectStore, what: keyof UploadWays, backend: string): UploadSigningStore {
-  if (!uploadWays(store)[what]) {
-    const names = { post: 'presigned POST', put: 'presigned PUT', multipart: 'presigned multipart uploads' }
-    throw new NotSupportedError(`the store registered as "${backend}" cannot sign ${names[what]}`)
-  }
-  return store
+/** Throws `NOT_SUPPORTED`, naming what it lacks, unless `store` can sign `what`. */
+export function requireUploadWay(store: ObjectStore, what: keyof UploadWays, backend: string): void {
+  if (uploadWays(store)[what]) return
+  const names = { post: 'presigned POST', put: 'presigned PUT', multipart: 'presigned multipart uploads' }
+  throw new NotSupportedError(`the store registered as "${backend}" cannot sign ${names[what]}`)
 }
 
 /**
@@ -63,7 +41,7 @@ export function putBinding(
   store: ObjectStore,
   contentType: string,
   size: number | undefined,
-): { sign: { contentType?: string; contentLength?: number }; headers: Record<string, string> } {
+): { sign: Pick<SignOptions, 'contentType' | 'contentLength'>; headers: Record<string, string> } {
   const headers: Record<string, string> = { 'Content-Type': contentType }
   if (store instanceof AzureStore) {
     // Azure creates a blob from a PUT only when told which kind.
