@@ -3,14 +3,14 @@
  * (S3), a presigned PUT (S3 with a known size, GCS, Azure) or, for a store that cannot sign, the
  * app's own upload route — and the signed token that `confirmUpload` takes back.
  */
-import { checkKey, describeValue } from '../arguments.js'
+import { checkByteCount, checkKey, describeValue } from '../arguments.js'
 import { ConfigError } from '../errors.js'
 import { defaultKey } from '../file-object.js'
 import { fileTooLarge } from '../file-validation.js'
 import { storages } from '../registry.js'
 import type { ObjectStore } from '../types.js'
 import { newPendingId, removePending, writePending } from './pending.js'
-import { putBinding, signer, uploadWays } from './signing.js'
+import { putBinding, uploadWays } from './signing.js'
 import { signUploadToken, signingKey, type UploadSecretOption, type UploadTokenPayload } from './token.js'
 
 /** Options of {@link prepareUpload}. */
@@ -63,15 +63,6 @@ export interface PreparedUpload {
 const DEFAULT_EXPIRES_IN = 3600
 /** The longest validity S3 signs (7 days); no token outlives it either. */
 const MAX_EXPIRES_IN = 604_800
-
-/** A whole number of bytes, or a `ConfigError` naming the option. */
-export function checkByteCount(value: unknown, name: string, { optional = false } = {}): number | undefined {
-  if (value === undefined && optional) return undefined
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(`${name} must be a whole number of bytes, got ${describeValue(value)}`)
-  }
-  return value
-}
 
 function checkExpiresIn(value: unknown): number {
   if (value === undefined) return DEFAULT_EXPIRES_IN
@@ -158,7 +149,7 @@ export async function prepareUpload(options: PrepareUploadOptions): Promise<Prep
   if (ways.post && size === undefined) {
     return withPending(checked, async () => undefined, async () => {
       const token = signUploadToken({ ...payload, via: 'post' }, options.secret)
-      const { url, fields } = await signer(store, 'post', backend).signPost(key, { expiresIn, contentType, maxSize })
+      const { url, fields } = await store.signPost(key, { expiresIn, contentType, maxSize })
       return { token, url, method: 'POST' as const, fields, key, expiresAt }
     })
   }
@@ -166,7 +157,7 @@ export async function prepareUpload(options: PrepareUploadOptions): Promise<Prep
     return withPending(checked, async () => undefined, async () => {
       const token = signUploadToken({ ...payload, via: 'put' }, options.secret)
       const binding = putBinding(store, contentType, size)
-      const url = await signer(store, 'put', backend).signUrl('PUT', key, { expiresIn, ...binding.sign })
+      const url = await store.signUrl('PUT', key, { expiresIn, ...binding.sign })
       return { token, url, method: 'PUT' as const, headers: binding.headers, key, expiresAt }
     })
   }
