@@ -7,19 +7,17 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { directUploadHandler, saveMultipartFile } from '../../src/fastify/index.js'
 import { FileValidationError, confirmUpload, prepareUpload } from '../../src/index.js'
-import { PNG_1X1, SECRET, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, postFormSplit, request, signal } from './helpers.js'
+import { CHECKED_MAX, CHECKED_TYPES, checkedUploadsSuite, type RefusalWatch } from './checked-uploads.js'
+import { PNG_1X1, SECRET, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, request, signal } from './helpers.js'
 
 const PLUGIN_LIMIT = 256 * 1024
-/** The checked route's maxSize, below the plugin's limit of its own app (see beforeAll). */
-const CHECKED_MAX = 512 * 1024
-const CHECKED_TYPES = ['image/png', 'application/pdf']
 
 describe('stowage/fastify on LocalStore', () => {
   const backend = localBackend('web-fastify')
   let app: FastifyInstance
   let base: string
-  /** Resolved with what the checked route refused, when it refuses. */
-  let refusal = signal<unknown>()
+  /** Where the checked route reports what it refused (see checked-uploads.ts). */
+  const watch: RefusalWatch = { refusal: signal() }
 
   beforeAll(async () => {
     app = Fastify()
@@ -46,9 +44,10 @@ describe('stowage/fastify on LocalStore', () => {
     app.post('/checked', async (request, reply) => {
       try {
         const part = await request.file({ limits: { fileSize: 2 * CHECKED_MAX } })
-        return (await saveMultipartFile(part, { backend: 'web-fastify', keyPrefix: 'checked', maxSize: CHECKED_MAX, allowedContentTypes: CHECKED_TYPES })).toJSON()
+        const file = await saveMultipartFile(part, { backend: 'web-fastify', keyPrefix: 'checked', maxSize: CHECKED_MAX, allowedContentTypes: CHECKED_TYPES })
+        return { key: file.key, json: file.toJSON() }
       } catch (error) {
-        refusal.resolve(error)
+        watch.refusal.resolve(error)
         if (error instanceof FileValidationError) return reply.code(error.code === 'FILE_TOO_LARGE' ? 413 : 415).send({ code: error.code, name: error.name })
         if ((error as { code?: string }).code === 'INVALID_CONFIG') return reply.code(400).send({ code: 'INVALID_CONFIG' })
         throw error
@@ -106,65 +105,9 @@ describe('stowage/fastify on LocalStore', () => {
     }
   })
 
-  describe('maxSize and allowedContentTypes, checked while the file streams', () => {
-    it('stores what the list allows, its bytes agreeing with its declared type', async () => {
-      const answer = await postForm(`${base}/checked`, multipartBody([{ name: 'file', filename: 'photo.png', contentType: 'image/png', data: PNG_1X1 }]))
-      expect(answer.status).toBe(200)
-      const json = answer.json()
-      expect(json).toMatchObject({ filename: 'photo.png', contentType: 'image/png', size: PNG_1X1.length })
-      expect(Buffer.compare(await (await backend.store.get(json.key)).bytes(), PNG_1X1)).toBe(0)
-    })
+  checkedUploadsSuite({ base: () => base, backend, watch, parser: '@fastify/multipart' })
 
-    const refused = [
-      ['an executable renamed .png', 'photo.png', 'image/png', elfBytes(), 'CONTENT_MISMATCH'],
-      ['an executable renamed .png, larger than the plugin\'s limit', 'photo.png', 'image/png', elfBytes(4 * CHECKED_MAX), 'CONTENT_MISMATCH'],
-      ['a PNG declared as a PDF', 'report.pdf', 'application/pdf', PNG_1X1, 'CONTENT_MISMATCH'],
-      ['a declared type outside the list', 'page.html', 'text/html', Buffer.from('<script>alert(1)</script>'), 'CONTENT_TYPE_NOT_ALLOWED'],
-      ['an executable declared as octet-stream', 'tool', 'application/octet-stream', elfBytes(), 'CONTENT_TYPE_NOT_ALLOWED'],
-      ['a PNG over maxSize', 'big.png', 'image/png', Buffer.concat([PNG_1X1, randomBytes(CHECKED_MAX)]), 'FILE_TOO_LARGE'],
-    ] as const
-    for (const [what, filename, contentType, data, code] of refused) {
-      it(`refuses ${what}: FileValidationError ${code}, nothing left in the store`, async () => {
-        const before = filesOnDisk(backend.root)
-        refusal = signal()
-        const answer = await postForm(`${base}/checked`, multipartBody([{ name: 'file', filename, contentType, data }]))
-        expect(answer.status).toBe(code === 'FILE_TOO_LARGE' ? 413 : 415)
-        expect(answer.json()).toEqual({ code, name: 'FileValidationError' })
-        expect(filesOnDisk(backend.root)).toEqual(before)
-      })
-    }
-
-    // The body is 4 MiB; the first write stops past the point where the part is refused.
-    for (const [what, data, splitAt, code] of [
-      ['an executable renamed .png', elfBytes(4 * 1024 * 1024), 256 * 1024, 'CONTENT_MISMATCH'],
-      ['a PNG over maxSize', Buffer.concat([PNG_1X1, randomBytes(4 * 1024 * 1024)]), CHECKED_MAX + 128 * 1024, 'FILE_TOO_LARGE'],
-    ] as const) {
-      it(`refuses ${what} mid-body, before the upload completes; the rest is drained and the connection serves the next request`, async () => {
-        const before = filesOnDisk(backend.root)
-        refusal = signal()
-        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-        try {
-          const form = multipartBody([{ name: 'file', filename: 'photo.png', contentType: 'image/png', data }])
-          const answer = await postFormSplit(`${base}/checked`, form, {
-            agent,
-            splitAt,
-            between: async () => {
-              await expect(refusal.promise).resolves.toMatchObject({ name: 'FileValidationError', code })
-              expect(filesOnDisk(backend.root)).toEqual(before)
-            },
-          })
-          expect(answer.status).toBe(code === 'FILE_TOO_LARGE' ? 413 : 415)
-          expect(answer.json().code).toBe(code)
-          const next = await request(`${base}/ping`, { agent, timeoutMs: 5000 })
-          expect(next.status).toBe(200)
-          expect(next.localPort).toBe(answer.localPort)
-          expect(filesOnDisk(backend.root)).toEqual(before)
-        } finally {
-          agent.destroy()
-        }
-      })
-    }
-
+  describe('saveMultipartFile options', () => {
     it('options that are not limits are a ConfigError, and the part is still read to its end', async () => {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
       try {

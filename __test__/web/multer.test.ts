@@ -8,24 +8,18 @@ import multer from 'multer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multerStorage, directUploadHandler } from '../../src/multer/index.js'
 import { FileValidationError, PENDING_PREFIX, confirmUpload, prepareUpload, sweepUnconfirmed } from '../../src/index.js'
-import {
-  PNG_1X1, SECRET, baseUrl, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, postFormSplit, request, signal,
-} from './helpers.js'
+import { CHECKED_MAX, CHECKED_TYPES, checkedUploadsSuite, type RefusalWatch } from './checked-uploads.js'
+import { PNG_1X1, SECRET, baseUrl, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, request, signal } from './helpers.js'
 
 const LIMIT = 64 * 1024
-/** The checked route's own maxSize (multer's limits.fileSize is far above it). */
-const CHECKED_MAX = 512 * 1024
-const CHECKED_TYPES = ['image/png', 'application/pdf']
-/** A PDF's first bytes, then `size` bytes in all. */
-const pdfOf = (size: number) => Buffer.concat([Buffer.from('%PDF-1.4\n%stowage\n'), randomBytes(size - 18)])
 
 describe('stowage/multer on LocalStore', () => {
   const backend = localBackend('web-multer')
   let server: http.Server
   let base: string
   const removed: string[] = []
-  /** Resolved with what the checked route's storage engine refused, when it refuses (see below). */
-  let refusal = signal<unknown>()
+  /** Where the checked route's storage engine reports what it refused (see checked-uploads.ts). */
+  const watch: RefusalWatch = { refusal: signal() }
 
   beforeAll(async () => {
     const app = express()
@@ -52,7 +46,7 @@ describe('stowage/multer on LocalStore', () => {
     const watched = {
       _handleFile: (req: http.IncomingMessage, file: Parameters<typeof checkedStorage._handleFile>[1], cb: (e?: unknown, info?: object) => void) => {
         checkedStorage._handleFile(req, file, (error, info) => {
-          if (error) refusal.resolve(error)
+          if (error) watch.refusal.resolve(error)
           cb(error, info)
         })
       },
@@ -142,72 +136,9 @@ describe('stowage/multer on LocalStore', () => {
     }
   })
 
-  describe('maxSize and allowedContentTypes, checked while the file streams', () => {
-    it('stores what the list allows, its bytes agreeing with its declared type', async () => {
-      for (const [filename, contentType, data] of [['photo.png', 'image/png', PNG_1X1], ['report.pdf', 'application/pdf', pdfOf(20_000)]] as const) {
-        const answer = await postForm(`${base}/checked`, multipartBody([{ name: 'file', filename, contentType, data }]))
-        expect(answer.status, filename).toBe(200)
-        const { key, json } = answer.json()
-        expect(json).toMatchObject({ filename, contentType, size: data.length })
-        expect(Buffer.compare(await (await backend.store.get(key)).bytes(), data)).toBe(0)
-      }
-    })
+  checkedUploadsSuite({ base: () => base, backend, watch, parser: 'multer' })
 
-    const refused = [
-      ['an executable renamed .png', 'photo.png', 'image/png', elfBytes(), 'CONTENT_MISMATCH'],
-      ['a PNG declared as a PDF', 'report.pdf', 'application/pdf', PNG_1X1, 'CONTENT_MISMATCH'],
-      ['a text file declared as a PNG', 'photo.png', 'image/png', Buffer.from('just some text, no PNG signature'), 'CONTENT_MISMATCH'],
-      ['a declared type outside the list', 'page.html', 'text/html', Buffer.from('<script>alert(1)</script>'), 'CONTENT_TYPE_NOT_ALLOWED'],
-      ['an executable declared as octet-stream', 'tool', 'application/octet-stream', elfBytes(), 'CONTENT_TYPE_NOT_ALLOWED'],
-      ['a PNG over maxSize', 'big.png', 'image/png', Buffer.concat([PNG_1X1, randomBytes(CHECKED_MAX)]), 'FILE_TOO_LARGE'],
-      // multer's own limits.fileSize is reached too, later in the body: the first refusal is the one reported.
-      ['an executable renamed .png, larger than multer\'s limit', 'photo.png', 'image/png', elfBytes(4 * CHECKED_MAX), 'CONTENT_MISMATCH'],
-    ] as const
-    for (const [what, filename, contentType, data, code] of refused) {
-      it(`refuses ${what}: FileValidationError ${code}, nothing left in the store`, async () => {
-        const before = filesOnDisk(backend.root)
-        refusal = signal()
-        const answer = await postForm(`${base}/checked`, multipartBody([{ name: 'file', filename, contentType, data }]))
-        expect(answer.status).toBe(code === 'FILE_TOO_LARGE' ? 413 : 415)
-        expect(answer.json()).toEqual({ code, name: 'FileValidationError' })
-        await expect(refusal.promise).resolves.toMatchObject({ name: 'FileValidationError', code })
-        expect(filesOnDisk(backend.root)).toEqual(before)
-      })
-    }
-
-    // The body is 4 MiB; the first write stops past the point where the part is refused.
-    for (const [what, data, splitAt, code] of [
-      ['an executable renamed .png', elfBytes(4 * 1024 * 1024), 256 * 1024, 'CONTENT_MISMATCH'],
-      ['a PNG over maxSize', Buffer.concat([PNG_1X1, randomBytes(4 * 1024 * 1024)]), CHECKED_MAX + 128 * 1024, 'FILE_TOO_LARGE'],
-    ] as const) {
-      it(`refuses ${what} mid-body, before the upload completes; the rest is drained and the connection serves the next request`, async () => {
-        const before = filesOnDisk(backend.root)
-        refusal = signal()
-        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-        try {
-          const form = multipartBody([{ name: 'file', filename: 'photo.png', contentType: 'image/png', data }])
-          const answer = await postFormSplit(`${base}/checked`, form, {
-            agent,
-            splitAt,
-            // With most of the body unsent: the part is refused, and nothing of it is in the store.
-            between: async () => {
-              await expect(refusal.promise).resolves.toMatchObject({ name: 'FileValidationError', code })
-              expect(filesOnDisk(backend.root)).toEqual(before)
-            },
-          })
-          expect(answer.status).toBe(code === 'FILE_TOO_LARGE' ? 413 : 415)
-          expect(answer.json().code).toBe(code)
-          const next = await request(`${base}/ping`, { agent, timeoutMs: 5000 })
-          expect(next.status).toBe(200)
-          expect(next.body.toString()).toBe('pong')
-          expect(next.localPort).toBe(answer.localPort) // the same connection: the body was drained
-          expect(filesOnDisk(backend.root)).toEqual(before)
-        } finally {
-          agent.destroy()
-        }
-      })
-    }
-
+  describe('multerStorage options', () => {
     it('refuses options that are not limits with a ConfigError', () => {
       expect(() => multerStorage({ backend: 'web-multer', allowedContentTypes: 'image/png' as never })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
       expect(() => multerStorage({ backend: 'web-multer', maxSize: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
