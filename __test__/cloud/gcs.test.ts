@@ -93,6 +93,25 @@ describe('GCSStore on fake-gcs-server', () => {
       expect(meta.size).toBe(1234)
     })
 
+    it('a PUT signs a largest size as x-goog-content-length-range: 0,N (maxContentLength)', async () => {
+      const store = makeGCS(server())
+      const key = `${uniquePrefix('gcs-put-max')}/up.png`
+      const url = await store.signUrl('PUT', key, { contentType: 'image/png', maxContentLength: 4096 })
+      expect(new URL(url).searchParams.get('X-Goog-SignedHeaders')).toBe('content-type;host;x-goog-content-length-range')
+      const headers = { 'content-type': 'image/png', 'x-goog-content-length-range': '0,4096' }
+      expect(verifyGcsSignedUrl(url, 'PUT', privateKey(), headers)).toBe(true)
+      expect(verifyGcsSignedUrl(url, 'PUT', privateKey(), { ...headers, 'x-goog-content-length-range': '0,4097' })).toBe(false)
+      const body = randomBytes(1000)
+      const res = await fetch(url, { method: 'PUT', body, headers })
+      expect(res.status).toBeLessThan(300)
+      expect((await store.head(key)).size).toBe(1000)
+      const onlyRange = await store.signUrl('PUT', key, { maxContentLength: 10 })
+      expect(new URL(onlyRange).searchParams.get('X-Goog-SignedHeaders')).toBe('host;x-goog-content-length-range')
+      await rejectsWith(store.signUrl('PUT', key, { contentLength: 10, maxContentLength: 20 }), 'INVALID_CONFIG')
+      await rejectsWith(store.signUrl('GET', key, { maxContentLength: 20 }), 'INVALID_CONFIG')
+      await rejectsWith(store.signUrl('PUT', key, { maxContentLength: -1 }), 'INVALID_CONFIG')
+    })
+
     it('options that do not fit the method are INVALID_CONFIG', async () => {
       const store = makeGCS(server())
       await rejectsWith(store.signUrl('PUT', 'k', { responseContentDisposition: 'inline' }), 'INVALID_CONFIG')

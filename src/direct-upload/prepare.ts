@@ -23,7 +23,7 @@ export interface PrepareUploadOptions extends UploadSecretOption {
   contentType: string
   /** Largest accepted size in bytes. */
   maxSize: number
-  /** The exact size, when the browser knows it: S3 then signs a PUT for exactly this length. */
+  /** The exact size, when the browser knows it: S3 then signs a PUT for exactly this length (GCS: the range `size,size`). */
   size?: number
   /** Seconds the upload may start in (and the token lives), default 3600. */
   expiresIn?: number
@@ -136,7 +136,9 @@ function routeUrl(uploadRoute: string, token: string): string {
 /**
  * Prepares a direct upload: the browser sends the bytes to `url` (S3: a presigned POST whose
  * policy enforces the size range and the type, or, with `size`, a presigned PUT with type and
- * length signed; GCS, Azure: a presigned PUT; LocalStore, MemoryStore: `uploadRoute`), then the
+ * length signed; GCS: a presigned PUT with the type and the size range (`0,maxSize`, or exactly
+ * `size`) signed; Azure: a SAS PUT, which binds neither; LocalStore, MemoryStore:
+ * `uploadRoute`), then the
  * app calls `confirmUpload(token)` before a row points at the object. A pending marker is kept
  * under `.stowage/pending/` until then, for `sweepUnconfirmed`.
  */
@@ -156,7 +158,7 @@ export async function prepareUpload(options: PrepareUploadOptions): Promise<Prep
   if (ways.put) {
     return withPending(checked, async () => undefined, async () => {
       const token = signUploadToken({ ...payload, via: 'put' }, options.secret)
-      const binding = putBinding(store, contentType, size)
+      const binding = putBinding(store, { contentType, size, maxSize })
       const url = await store.signUrl('PUT', key, { expiresIn, ...binding.sign })
       return { token, url, method: 'PUT' as const, headers: binding.headers, key, expiresAt }
     })

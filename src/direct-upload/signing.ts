@@ -33,21 +33,25 @@ export function requireUploadWay(store: ObjectStore, what: keyof UploadWays, bac
 
 /**
  * How a presigned PUT binds the upload on `store`: what is signed, and the headers the browser
- * must then send. S3 signs the type and the exact length; GCS signs the type and, for a length,
- * `x-goog-content-length-range: N,N` (a header the browser sends); an Azure SAS cannot bind
- * request headers, so nothing is signed but the blob and `confirmUpload` checks what arrived.
+ * must then send. S3 signs the type and, with `size`, the exact length (a presigned S3 PUT cannot
+ * take a range: without `size` S3 gets a POST instead). GCS signs the type and the size range,
+ * `x-goog-content-length-range: N,N` for `size` or `0,maxSize` without (a header the browser
+ * sends, and GCS refuses a body outside it by). An Azure SAS cannot bind request headers, so
+ * nothing is signed but the blob, and `confirmUpload` checks what arrived.
  */
 export function putBinding(
   store: ObjectStore,
-  contentType: string,
-  size: number | undefined,
-): { sign: Pick<SignOptions, 'contentType' | 'contentLength'>; headers: Record<string, string> } {
+  { contentType, size, maxSize }: { contentType: string; size: number | undefined; maxSize: number },
+): { sign: Pick<SignOptions, 'contentType' | 'contentLength' | 'maxContentLength'>; headers: Record<string, string> } {
   const headers: Record<string, string> = { 'Content-Type': contentType }
   if (store instanceof AzureStore) {
     // Azure creates a blob from a PUT only when told which kind.
     headers['x-ms-blob-type'] = 'BlockBlob'
     return { sign: {}, headers }
   }
-  if (store instanceof GCSStore && size !== undefined) headers['x-goog-content-length-range'] = `${size},${size}`
+  if (store instanceof GCSStore) {
+    headers['x-goog-content-length-range'] = size === undefined ? `0,${maxSize}` : `${size},${size}`
+    return { sign: { contentType, ...(size === undefined ? { maxContentLength: maxSize } : { contentLength: size }) }, headers }
+  }
   return { sign: { contentType, ...(size === undefined ? {} : { contentLength: size }) }, headers }
 }
