@@ -570,6 +570,13 @@ export interface SignOptions {
    * `Content-Length` header, so an upload of another size is refused.
    */
   contentLength?: number
+  /**
+   * PUT only, GCS only: the largest size in bytes the upload may have; signed as the
+   * `x-goog-content-length-range: 0,N` header, which the upload must send and GCS
+   * refuses a larger body by. S3 and Azure cannot sign it (`NOT_SUPPORTED`); not with
+   * `contentLength`.
+   */
+  maxContentLength?: number
 }
 
 /** Options of `signPost`. */

@@ -72,6 +72,34 @@ export function checkMetadata(metadata: unknown): Record<string, string> | undef
   return metadata as Record<string, string>
 }
 
+/** A whole number of bytes, or a `ConfigError` naming the option. */
+export function checkByteCount(value: unknown, name: string, { optional = false } = {}): number | undefined {
+  if (value === undefined && optional) return undefined
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(`${name} must be a whole number of bytes, got ${describeValue(value)}`)
+  }
+  return value
+}
+
+/**
+ * Size and type limits of an upload (`maxSize`, `allowedContentTypes`), checked when they are
+ * given rather than when a file first meets them; `INVALID_CONFIG` naming `what` otherwise.
+ */
+export function checkUploadLimits(
+  options: { maxSize?: unknown; allowedContentTypes?: unknown },
+  what: string,
+): { maxSize?: number; allowedContentTypes?: readonly string[] } {
+  const maxSize = checkByteCount(options.maxSize, `${what}: maxSize`, { optional: true })
+  const allowed = options.allowedContentTypes
+  if (allowed !== undefined && (!Array.isArray(allowed) || !allowed.every((type) => typeof type === 'string' && type !== ''))) {
+    throw new ConfigError(`${what}: allowedContentTypes must be an array of content types (e.g. ['image/*']), got ${describeValue(allowed)}`)
+  }
+  return {
+    ...(maxSize === undefined ? {} : { maxSize }),
+    ...(allowed === undefined ? {} : { allowedContentTypes: allowed as readonly string[] }),
+  }
+}
+
 /** A short, safe description of any value for an error message (never throws). */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null'

@@ -3,8 +3,8 @@
  * playwright-core) against the app on a LocalStore and on the S3 emulator (s3-mem-server, which
  * verifies SigV4 signatures and POST policies). Through the page it uploads files through the
  * server and directly to the store, downloads them back through the list's links, replaces and
- * deletes; files over the limit and an executable renamed `.png` are refused and leave nothing
- * behind; a direct upload that is never confirmed is swept. Every page state is saved as a
+ * deletes; files over the limit and an executable renamed `.png` (through the server and sent
+ * directly) are refused and leave nothing behind; a direct upload that is never confirmed is swept. Every page state is saved as a
  * screenshot under __test__/.artifacts/screenshots/ (paths printed at the end).
  */
 import { randomBytes } from 'node:crypto'
@@ -292,26 +292,35 @@ for (const target of STORES) {
       expect(await app.documents.count()).toBe(rows)
     })
 
-    it(`refuses an executable renamed .png (${target.spoofRefusedAt}) and deletes it`, async () => {
-      // a real ELF executable, named and declared as a PNG
-      const file = await fixture('holiday.png', await readFile('/usr/bin/true'))
-      const keys = await keysOf(store)
-      const rows = await app.documents.count()
-      const result = await upload(page, file.path, 'direct')
-      expect(result.state).toBe('error')
-      expect(result.by).toBe('server')
-      expect(result.code).toBe('CONTENT_MISMATCH')
-      await shot('07-spoofed-png-refused')
-      expect(await keysOf(store)).toEqual(keys)
-      expect(await app.documents.count()).toBe(rows)
-    })
+    const spoofed = [
+      ['direct', `sent directly (${target.spoofRefusedAt}) and deletes it`, '07-spoofed-png-direct-refused'],
+      ['server', 'uploaded through the server (multerStorage sniffs its first bytes as they stream) and leaves no object', '08-spoofed-png-through-server-refused'],
+    ] as const
+    for (const [mode, how, screenshotName] of spoofed) {
+      it(`refuses an executable renamed .png ${how}`, async () => {
+        // a real ELF executable, named and declared as a PNG
+        const file = await fixture('holiday.png', await readFile('/usr/bin/true'))
+        const keys = await keysOf(store)
+        const rows = await app.documents.count()
+        const result = await upload(page, file.path, mode)
+        expect(result.state).toBe('error')
+        expect(result.by).toBe('server')
+        expect(result.code).toBe('CONTENT_MISMATCH')
+        expect(result.text).toContain('holiday.png')
+        await shot(screenshotName)
+        expect(await keysOf(store)).toEqual(keys)
+        expect(await app.documents.count()).toBe(rows)
+        // a refused body was drained: the next request on the page's connection does not hang
+        await expect(page.evaluate(() => fetch('/api/config').then((r) => r.status))).resolves.toBe(200)
+      })
+    }
 
     it('replaces a file: the row points at the new object, the old one is deleted', async () => {
       const before = await app.documents.findOneByOrFail({ id: firstId })
       const file = await fixture('Relevé v2.png', pngFile(64, 64))
       const result = await upload(page, file.path, 'direct', { replaceId: firstId })
       expect(result.state, result.text).toBe('ok')
-      await shot('08-replaced')
+      await shot('09-replaced')
       const after = await app.documents.findOneByOrFail({ id: firstId })
       expect(after.title).toBe('Statement')
       expect(after.file.key).not.toBe(before.file.key)
@@ -327,7 +336,7 @@ for (const target of STORES) {
       const doc = await app.documents.findOneByOrFail({ id: directId })
       const result = await afterOperation(page, () => page.click(`tr[data-id="${directId}"] button.delete`))
       expect(result.state, result.text).toBe('ok')
-      await shot('09-deleted')
+      await shot('10-deleted')
       expect(await app.documents.findOneBy({ id: directId })).toBeNull()
       expect(await exists(store, doc.file.key)).toBe(false)
       expect(await page.locator('tr[data-id]').count()).toBe(1)

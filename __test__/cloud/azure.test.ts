@@ -100,10 +100,11 @@ describe('AzureStore on Azurite', () => {
       expect((await fetch(short)).status).toBe(403)
     })
 
-    it('a PUT signed with contentType or contentLength is NOT_SUPPORTED (a SAS cannot bind them)', async () => {
+    it('a PUT signed with contentType, contentLength or maxContentLength is NOT_SUPPORTED (a SAS cannot bind them)', async () => {
       const store = makeAzure(server())
       await rejectsWith(store.signUrl('PUT', 'k.txt', { contentType: 'text/plain' }), 'NOT_SUPPORTED')
       await rejectsWith(store.signUrl('PUT', 'k.txt', { contentLength: 3 }), 'NOT_SUPPORTED')
+      await rejectsWith(store.signUrl('PUT', 'k.txt', { maxContentLength: 3 }), 'NOT_SUPPORTED')
       await rejectsWith(store.signUrl('PUT', 'k.txt', { responseContentType: 'text/plain' }), 'INVALID_CONFIG')
     })
 

@@ -3,14 +3,14 @@
  * emulator accepts any signature, so signed URLs are also verified here
  * against the test service account's public key (V4, GOOG4-RSA-SHA256).
  */
-import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { GCSStore, fromUrl } from '../../src/index.js'
-import { gcsOptions, makeGCS, rejectsWith, secrets, uniquePrefix, useServers } from './helpers.js'
+import { gcsOptions, makeGCS, rejectsWith, secrets, uniquePrefix, useServers, verifyGcsSignedUrl } from './helpers.js'
 import { attributesSuite, conditionalSuite, multipartSuite, prefixSuite, signingSuite } from './shared.js'
 
 const servers = useServers(['gcs'])
@@ -28,36 +28,6 @@ async function pendingUploads(key: string): Promise<number> {
   const res = await fetch(server().shimUploadsUrl)
   const { uploads } = (await res.json()) as { uploads: Array<{ key: string }> }
   return uploads.filter((u) => u.key === key).length
-}
-
-/** RFC 3986 encoding, as V4 canonical requests use. */
-const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-
-/**
- * Check a V4 signed URL against the service account's public key; `headers` are the values
- * of the signed headers other than `host` the request would send.
- */
-export function verifyGcsSignedUrl(url: string, method: string, privateKeyPem: string, headers: Record<string, string> = {}): boolean {
-  const u = new URL(url)
-  const params = [...u.searchParams.entries()].filter(([k]) => k !== 'X-Goog-Signature')
-  const signature = u.searchParams.get('X-Goog-Signature')
-  if (!signature || u.searchParams.get('X-Goog-Algorithm') !== 'GOOG4-RSA-SHA256') return false
-  const query = params
-    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join('&')
-  const signedHeaders = u.searchParams.get('X-Goog-SignedHeaders') ?? 'host'
-  // object_store always signs `host: storage.googleapis.com` (the real service's host),
-  // whatever base URL the store talks to.
-  const values: Record<string, string> = { ...headers, host: 'storage.googleapis.com' }
-  const lines = signedHeaders.split(';').map((name) => `${name}:${values[name] ?? ''}\n`).join('')
-  const canonical = [method, u.pathname, query, lines, signedHeaders, 'UNSIGNED-PAYLOAD'].join('\n')
-  const date = u.searchParams.get('X-Goog-Date')!
-  const scope = u.searchParams.get('X-Goog-Credential')!.split('/').slice(1).join('/')
-  const stringToSign = ['GOOG4-RSA-SHA256', date, scope, createHash('sha256').update(canonical).digest('hex')].join('\n')
-  const publicKey = createPublicKey(privateKeyPem)
-  return verify('sha256', Buffer.from(stringToSign), publicKey, Buffer.from(signature, 'hex'))
 }
 
 const privateKey = () => (JSON.parse(server().serviceAccountKey) as { private_key: string }).private_key
@@ -121,6 +91,25 @@ describe('GCSStore on fake-gcs-server', () => {
       expect(res.status).toBeLessThan(300)
       const meta = await store.head(key)
       expect(meta.size).toBe(1234)
+    })
+
+    it('a PUT signs a largest size as x-goog-content-length-range: 0,N (maxContentLength)', async () => {
+      const store = makeGCS(server())
+      const key = `${uniquePrefix('gcs-put-max')}/up.png`
+      const url = await store.signUrl('PUT', key, { contentType: 'image/png', maxContentLength: 4096 })
+      expect(new URL(url).searchParams.get('X-Goog-SignedHeaders')).toBe('content-type;host;x-goog-content-length-range')
+      const headers = { 'content-type': 'image/png', 'x-goog-content-length-range': '0,4096' }
+      expect(verifyGcsSignedUrl(url, 'PUT', privateKey(), headers)).toBe(true)
+      expect(verifyGcsSignedUrl(url, 'PUT', privateKey(), { ...headers, 'x-goog-content-length-range': '0,4097' })).toBe(false)
+      const body = randomBytes(1000)
+      const res = await fetch(url, { method: 'PUT', body, headers })
+      expect(res.status).toBeLessThan(300)
+      expect((await store.head(key)).size).toBe(1000)
+      const onlyRange = await store.signUrl('PUT', key, { maxContentLength: 10 })
+      expect(new URL(onlyRange).searchParams.get('X-Goog-SignedHeaders')).toBe('host;x-goog-content-length-range')
+      await rejectsWith(store.signUrl('PUT', key, { contentLength: 10, maxContentLength: 20 }), 'INVALID_CONFIG')
+      await rejectsWith(store.signUrl('GET', key, { maxContentLength: 20 }), 'INVALID_CONFIG')
+      await rejectsWith(store.signUrl('PUT', key, { maxContentLength: -1 }), 'INVALID_CONFIG')
     })
 
     it('options that do not fit the method are INVALID_CONFIG', async () => {

@@ -2,6 +2,7 @@
  * Shared helpers of the cloud suites: the emulators' connection details, stores
  * built from them, and a recorder that proves no secret ever shows.
  */
+import { createHash, createPublicKey, verify } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -213,4 +214,34 @@ export function refusalOf(response: Promise<Response>): Promise<string> {
     async (res) => `${res.status} ${await res.text()}`,
     (error: Error & { cause?: { code?: string } }) => `connection ${error.cause?.code ?? error.message}`,
   )
+}
+
+/** RFC 3986 encoding, as V4 canonical requests use. */
+const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
+/**
+ * Check a V4 signed URL against the service account's public key; `headers` are the values
+ * of the signed headers other than `host` the request would send.
+ */
+export function verifyGcsSignedUrl(url: string, method: string, privateKeyPem: string, headers: Record<string, string> = {}): boolean {
+  const u = new URL(url)
+  const params = [...u.searchParams.entries()].filter(([k]) => k !== 'X-Goog-Signature')
+  const signature = u.searchParams.get('X-Goog-Signature')
+  if (!signature || u.searchParams.get('X-Goog-Algorithm') !== 'GOOG4-RSA-SHA256') return false
+  const query = params
+    .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&')
+  const signedHeaders = u.searchParams.get('X-Goog-SignedHeaders') ?? 'host'
+  // object_store always signs `host: storage.googleapis.com` (the real service's host),
+  // whatever base URL the store talks to.
+  const values: Record<string, string> = { ...headers, host: 'storage.googleapis.com' }
+  const lines = signedHeaders.split(';').map((name) => `${name}:${values[name] ?? ''}\n`).join('')
+  const canonical = [method, u.pathname, query, lines, signedHeaders, 'UNSIGNED-PAYLOAD'].join('\n')
+  const date = u.searchParams.get('X-Goog-Date')!
+  const scope = u.searchParams.get('X-Goog-Credential')!.split('/').slice(1).join('/')
+  const stringToSign = ['GOOG4-RSA-SHA256', date, scope, createHash('sha256').update(canonical).digest('hex')].join('\n')
+  const publicKey = createPublicKey(privateKeyPem)
+  return verify('sha256', Buffer.from(stringToSign), publicKey, Buffer.from(signature, 'hex'))
 }

@@ -88,6 +88,15 @@ for (const [kind, label, verifies] of [['s3mem', 's3-mem-server', true], ['s3mot
       await rejectsWith(s.signUrls('GET', ['a'], { responseContentType: 'a\nb' }), 'INVALID_CONFIG')
     })
 
+    it('a PUT cannot be signed for a largest size (maxContentLength): NOT_SUPPORTED, a POST policy is the way', async () => {
+      const s = store()
+      const err = await rejectsWith(s.signUrl('PUT', 'a', { contentType: 'image/png', maxContentLength: 1024 }), 'NOT_SUPPORTED')
+      expect(err.message).toContain('signPost')
+      await rejectsWith(s.signUrls('PUT', ['a', 'b'], { maxContentLength: 1024 }), 'NOT_SUPPORTED')
+      await rejectsWith(s.signUrl('PUT', 'a', { contentLength: 10, maxContentLength: 1024 }), 'INVALID_CONFIG')
+      await rejectsWith(s.signUrl('GET', 'a', { maxContentLength: 1024 }), 'INVALID_CONFIG')
+    })
+
     it('signUrl and signUrls sign the same request the same way', async () => {
       const s = store()
       const [one, many] = [await s.signUrl('GET', 'same/key.txt', { expiresIn: 60 }), await s.signUrls('GET', ['same/key.txt'], { expiresIn: 60 })]

@@ -7,7 +7,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { directUploadHandler, saveMultipartFile } from '../../src/fastify/index.js'
 import { FileValidationError, confirmUpload, prepareUpload } from '../../src/index.js'
-import { PNG_1X1, SECRET, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, request } from './helpers.js'
+import { CHECKED_MAX, CHECKED_TYPES, checkedUploadsSuite, type RefusalWatch } from './checked-uploads.js'
+import { PNG_1X1, SECRET, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, request, signal } from './helpers.js'
 
 const PLUGIN_LIMIT = 256 * 1024
 
@@ -15,6 +16,8 @@ describe('stowage/fastify on LocalStore', () => {
   const backend = localBackend('web-fastify')
   let app: FastifyInstance
   let base: string
+  /** Where the checked route reports what it refused (see checked-uploads.ts). */
+  const watch: RefusalWatch = { refusal: signal() }
 
   beforeAll(async () => {
     app = Fastify()
@@ -34,6 +37,27 @@ describe('stowage/fastify on LocalStore', () => {
       } catch (error) {
         if (error instanceof FileValidationError) return reply.code(413).send({ code: error.code })
         throw error
+      }
+    })
+    // maxSize and allowedContentTypes of saveMultipartFile itself; the plugin's own limit is
+    // raised for this route (it may be, per request.file() call) so that they are what refuses.
+    app.post('/checked', async (request, reply) => {
+      try {
+        const part = await request.file({ limits: { fileSize: 2 * CHECKED_MAX } })
+        const file = await saveMultipartFile(part, { backend: 'web-fastify', keyPrefix: 'checked', maxSize: CHECKED_MAX, allowedContentTypes: CHECKED_TYPES })
+        return { key: file.key, json: file.toJSON() }
+      } catch (error) {
+        watch.refusal.resolve(error)
+        if (error instanceof FileValidationError) return reply.code(error.code === 'FILE_TOO_LARGE' ? 413 : 415).send({ code: error.code, name: error.name })
+        if ((error as { code?: string }).code === 'INVALID_CONFIG') return reply.code(400).send({ code: 'INVALID_CONFIG' })
+        throw error
+      }
+    })
+    app.post('/misconfigured', async (request, reply) => {
+      try {
+        return await saveMultipartFile(await request.file(), { backend: 'web-fastify', allowedContentTypes: 'image/png' as never })
+      } catch (error) {
+        return reply.code(400).send({ code: (error as { code?: string }).code })
       }
     })
     app.get('/ping', async () => 'pong')
@@ -81,6 +105,24 @@ describe('stowage/fastify on LocalStore', () => {
     }
   })
 
+  checkedUploadsSuite({ base: () => base, backend, watch, parser: '@fastify/multipart' })
+
+  describe('saveMultipartFile options', () => {
+    it('options that are not limits are a ConfigError, and the part is still read to its end', async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+      try {
+        const answer = await postForm(`${base}/misconfigured`, multipartBody([{ name: 'file', filename: 'photo.png', contentType: 'image/png', data: randomBytes(2 * 1024 * 1024) }]), agent)
+        expect(answer.status).toBe(400)
+        expect(answer.json().code).toBe('INVALID_CONFIG')
+        const next = await request(`${base}/ping`, { agent, timeoutMs: 5000 })
+        expect(next.status).toBe(200)
+        expect(next.localPort).toBe(answer.localPort)
+      } finally {
+        agent.destroy()
+      }
+    })
+  })
+
   it('serves the direct-upload route: stored, confirmed; a spoofed file refused with nothing left', async () => {
     const prepare = () => prepareUpload({
       backend: 'web-fastify', filename: 'photo.png', contentType: 'image/png', maxSize: 1024, expiresIn: 60,
@@ -101,7 +143,13 @@ describe('stowage/fastify on LocalStore', () => {
       expect(refused.json().error.code).toBe('CONTENT_MISMATCH')
       const tooBig = await postForm(spoofed.url, multipartBody([{ name: 'file', filename: 'photo.png', contentType: 'image/png', data: randomBytes(1024 * 1024) }]), agent)
       expect(tooBig.status).toBe(413)
-      expect((await request(`${base}/ping`, { agent, timeoutMs: 5000 })).status).toBe(200)
+      // Refused before any of the body is read: a token that is not the one prepared.
+      const badToken = await postForm(`${spoofed.url}x`, multipartBody([{ name: 'file', filename: 'photo.png', contentType: 'image/png', data: randomBytes(4 * 1024 * 1024) }]), agent)
+      expect(badToken.status).toBe(403)
+      expect(badToken.json().error.code).toBe('INVALID_TOKEN')
+      const next = await request(`${base}/ping`, { agent, timeoutMs: 5000 })
+      expect(next.status).toBe(200)
+      expect(new Set([refused, tooBig, badToken, next].map((a) => a.localPort)).size).toBe(1) // one connection throughout
     } finally {
       agent.destroy()
     }

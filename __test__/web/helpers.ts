@@ -79,19 +79,7 @@ export function request(
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers, agent: init.agent }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const body = Buffer.concat(chunks)
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          json: () => JSON.parse(body.toString('utf8')) as JsonAnswer,
-          localPort: req.socket?.localPort,
-        })
-      })
-      res.on('error', reject)
+      readAnswer(req, res).then(resolve, reject)
     })
     req.setTimeout(init.timeoutMs ?? 15_000, () => req.destroy(new Error(`no answer from ${init.method ?? 'GET'} ${url} within ${init.timeoutMs ?? 15_000} ms`)))
     req.on('error', reject)
@@ -107,6 +95,69 @@ export function postForm(url: string, form: ReturnType<typeof multipartBody>, ag
     body: form.body,
     agent,
   })
+}
+
+/** The whole answer to `req`, once `res` has ended. */
+function readAnswer(req: http.ClientRequest, res: http.IncomingMessage): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    res.on('data', (c: Buffer) => chunks.push(c))
+    res.on('error', reject)
+    res.on('end', () => {
+      const body = Buffer.concat(chunks)
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body,
+        json: () => JSON.parse(body.toString('utf8')) as JsonAnswer,
+        localPort: req.socket?.localPort,
+      })
+    })
+  })
+}
+
+/**
+ * Posts `form` over `agent` in two writes: its first `splitAt` bytes, then — once `between`
+ * resolved — the rest. `between` waits for what the app did with the part while the rest of the
+ * body was still unsent (and may check the store then), so a refusal it sees was made mid-body.
+ * A guard rejects after `guardMs` if `between` has not resolved (the app never acted), so the
+ * test fails rather than hangs. Resolves to the answer, the whole body sent.
+ */
+export async function postFormSplit(
+  url: string,
+  form: ReturnType<typeof multipartBody>,
+  { agent, splitAt, between, guardMs = 15_000 }: { agent: http.Agent; splitAt: number; between: () => Promise<void>; guardMs?: number },
+): Promise<Answer> {
+  const req = http.request(url, {
+    method: 'POST',
+    agent,
+    headers: { 'Content-Type': form.contentType, 'Content-Length': String(form.body.byteLength) },
+  })
+  const failed = new Promise<never>((_resolve, reject) => req.on('error', reject))
+  failed.catch(() => undefined) // an error before the race below is not unhandled: the race reports it
+  const answered = new Promise<Answer>((resolve, reject) => req.on('response', (res) => { readAnswer(req, res).then(resolve, reject) }))
+  req.write(form.body.subarray(0, splitAt))
+  let timer: NodeJS.Timeout | undefined
+  const guard = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`the app did not act on the part within ${guardMs} ms of its first ${splitAt} bytes`)), guardMs)
+  })
+  try {
+    await Promise.race([between(), guard])
+  } catch (error) {
+    req.destroy()
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
+  req.end(form.body.subarray(splitAt))
+  return Promise.race([answered, failed])
+}
+
+/** A promise and the function that resolves it: a signal from a test app's handler to the test. */
+export function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((done) => { resolve = done })
+  return { promise, resolve }
 }
 
 /** The base URL of a listening `node:http` server. */

@@ -7,8 +7,9 @@ import express from 'express'
 import multer from 'multer'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { multerStorage, directUploadHandler } from '../../src/multer/index.js'
-import { PENDING_PREFIX, confirmUpload, prepareUpload, sweepUnconfirmed } from '../../src/index.js'
-import { PNG_1X1, SECRET, baseUrl, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, request } from './helpers.js'
+import { FileValidationError, PENDING_PREFIX, confirmUpload, prepareUpload, sweepUnconfirmed } from '../../src/index.js'
+import { CHECKED_MAX, CHECKED_TYPES, checkedUploadsSuite, type RefusalWatch } from './checked-uploads.js'
+import { PNG_1X1, SECRET, baseUrl, elfBytes, filesOnDisk, localBackend, multipartBody, postForm, request, signal } from './helpers.js'
 
 const LIMIT = 64 * 1024
 
@@ -17,6 +18,8 @@ describe('stowage/multer on LocalStore', () => {
   let server: http.Server
   let base: string
   const removed: string[] = []
+  /** Where the checked route's storage engine reports what it refused (see checked-uploads.ts). */
+  const watch: RefusalWatch = { refusal: signal() }
 
   beforeAll(async () => {
     const app = express()
@@ -37,10 +40,30 @@ describe('stowage/multer on LocalStore', () => {
     app.post('/many', upload.array('files', 5), (req, res) => {
       res.json((req.files as Express.Multer.File[]).map((f) => f.key))
     })
+    // The checked route: maxSize and allowedContentTypes of multerStorage itself. The engine's
+    // callback is watched, so a test sees the refusal while the request body is still arriving.
+    const checkedStorage = multerStorage({ backend: 'web-multer', keyPrefix: 'checked', maxSize: CHECKED_MAX, allowedContentTypes: CHECKED_TYPES })
+    const watched = {
+      _handleFile: (req: http.IncomingMessage, file: Parameters<typeof checkedStorage._handleFile>[1], cb: (e?: unknown, info?: object) => void) => {
+        checkedStorage._handleFile(req, file, (error, info) => {
+          if (error) watch.refusal.resolve(error)
+          cb(error, info)
+        })
+      },
+      _removeFile: checkedStorage._removeFile.bind(checkedStorage),
+    }
+    const checked = multer({ storage: watched, limits: { fileSize: 2 * CHECKED_MAX } })
+    app.post('/checked', checked.single('file'), (req, res) => {
+      res.json({ key: req.file!.key, size: req.file!.size, json: req.file!.fileObject!.toJSON() })
+    })
     app.get('/ping', (_req, res) => { res.send('pong') })
     app.post('/uploads/direct', directUploadHandler({ secret: SECRET }))
     app.use((error: { code?: string }, _req: express.Request, res: express.Response, next: express.NextFunction) => {
       void next // Express tells an error handler by its four parameters
+      if (error instanceof FileValidationError) {
+        res.status(error.code === 'FILE_TOO_LARGE' ? 413 : 415).json({ code: error.code, name: error.name })
+        return
+      }
       res.status(error.code === 'LIMIT_FILE_SIZE' ? 413 : 500).json({ code: error.code })
     })
     server = http.createServer(app)
@@ -111,6 +134,15 @@ describe('stowage/multer on LocalStore', () => {
     } finally {
       agent.destroy()
     }
+  })
+
+  checkedUploadsSuite({ base: () => base, backend, watch, parser: 'multer' })
+
+  describe('multerStorage options', () => {
+    it('refuses options that are not limits with a ConfigError', () => {
+      expect(() => multerStorage({ backend: 'web-multer', allowedContentTypes: 'image/png' as never })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+      expect(() => multerStorage({ backend: 'web-multer', maxSize: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }))
+    })
   })
 
   describe('direct uploads through the route (LocalStore cannot sign)', () => {
@@ -190,6 +222,29 @@ describe('stowage/multer on LocalStore', () => {
       await backend.store.put(ticket.key, Buffer.concat([PNG_1X1, randomBytes(200)]))
       await expect(confirmUpload(ticket.token, { secret: SECRET })).rejects.toMatchObject({ code: 'FILE_TOO_LARGE' })
       await expect(backend.store.head(ticket.key)).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    })
+
+    it('a refused upload (bad token, spoofed, too large) has its body drained: the next request on the connection completes', async () => {
+      const ticket = await prepare({ maxSize: 1024 * 1024 })
+      const before = filesOnDisk(backend.root)
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+      try {
+        const big = (data: Buffer) => multipartBody([{ name: 'file', filename: 'photo.png', contentType: 'image/png', data }])
+        // Refused before the body is read (the token), after its first bytes (the type), past maxSize.
+        const answers = [
+          await postForm(`${base}/uploads/direct?token=${ticket.token}x`, big(elfBytes(4 * 1024 * 1024)), agent),
+          await postForm(ticket.url, big(elfBytes(4 * 1024 * 1024)), agent),
+          await postForm(ticket.url, big(Buffer.concat([PNG_1X1, randomBytes(4 * 1024 * 1024)])), agent),
+        ]
+        expect(answers.map((a) => [a.status, a.json().error.code])).toEqual([[403, 'INVALID_TOKEN'], [415, 'CONTENT_MISMATCH'], [413, 'FILE_TOO_LARGE']])
+        const next = await request(`${base}/ping`, { agent, timeoutMs: 5000 })
+        expect(next.status).toBe(200)
+        expect(new Set([...answers, next].map((a) => a.localPort)).size).toBe(1) // one connection throughout
+      } finally {
+        agent.destroy()
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(filesOnDisk(backend.root)).toEqual(before)
     })
 
     it('sweeps what was prepared and never confirmed, whether its bytes arrived or not', async () => {

@@ -113,7 +113,15 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   const documents = dataSource.getRepository(Document)
 
   const upload = multer({
-    storage: multerStorage({ backend: DOCUMENTS_BACKEND, keyPrefix: 'documents' }),
+    // The same checks as confirmUpload makes of a direct upload, made while the part streams:
+    // the size, and the declared type and the first bytes against the allowed types, so an
+    // executable renamed .png is refused before any of it is stored.
+    storage: multerStorage({
+      backend: DOCUMENTS_BACKEND,
+      keyPrefix: 'documents',
+      maxSize: MAX_FILE_SIZE,
+      allowedContentTypes: ALLOWED_CONTENT_TYPES,
+    }),
     limits: { fileSize: MAX_FILE_SIZE, files: 1, fields: 10 },
     // browsers send the filename's UTF-8 bytes as they are; multer's default reads them as latin1
     defParamCharset: 'utf8',
@@ -176,7 +184,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   })
 
   // Through the server: multer streams the part straight into the store (never to disk) and
-  // aborts it past limits.fileSize, leaving nothing behind.
+  // aborts it past the size limit, or when its type or first bytes are not allowed, leaving
+  // nothing behind.
   app.post('/api/documents', upload.single('file'), async (req, res) => {
     const file = uploadedFile(req)
     const doc = await saveWithFile(Object.assign(new Document(), { title: titleOf(req.body, file.filename) }), file)

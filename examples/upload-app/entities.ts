@@ -8,7 +8,10 @@ export const DOCUMENTS_BACKEND = 'documents'
 /** Largest file the app accepts, through the server or directly to the store. */
 export const MAX_FILE_SIZE = 1024 * 1024
 
-/** What the app accepts, checked against the declared type and, on confirm, the first bytes. */
+/**
+ * What the app accepts, checked against the declared type and the first bytes: while a file
+ * streams through the server, and on confirm for a direct upload.
+ */
 export const ALLOWED_CONTENT_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'application/pdf']
 
 /** A document row: its title in a column, its file in object storage. */

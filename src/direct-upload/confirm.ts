@@ -3,6 +3,7 @@
  * store enforced — the size, the stored type and the first bytes — before a row may point at it.
  * A refused object is deleted.
  */
+import { checkOptions, checkUploadLimits } from '../arguments.js'
 import { SNIFF_BYTES, checkContentType } from '../content-sniff.js'
 import { NotFoundError, UploadTokenError } from '../errors.js'
 import { FileObject } from '../file-object.js'
@@ -46,7 +47,7 @@ async function validate(
   store: ObjectStore,
   payload: UploadTokenPayload,
   meta: ObjectMeta,
-  options: ConfirmUploadOptions,
+  options: Pick<ConfirmUploadOptions, 'allowedContentTypes' | 'maxSize'>,
 ): Promise<void> {
   const { filename, contentType } = payload
   const maxSize = options.maxSize === undefined ? payload.maxSize : Math.min(options.maxSize, payload.maxSize)
@@ -83,7 +84,8 @@ async function validate(
  * A token is confirmed once: a second `confirmUpload` of it is `INVALID_TOKEN` (`consumed`).
  */
 export async function confirmUpload(token: string, options: ConfirmUploadOptions = {}): Promise<FileObject> {
-  const { payload, store, marker } = await openPending(token, options.secret)
+  const limits = checkUploadLimits(checkOptions<ConfirmUploadOptions>(options, 'confirmUpload() options'), 'confirmUpload()')
+  const { payload, store, marker } = await openPending(token, options?.secret)
   let meta: ObjectMeta
   try {
     meta = await store.head(payload.key)
@@ -94,7 +96,7 @@ export async function confirmUpload(token: string, options: ConfirmUploadOptions
     throw error
   }
   try {
-    await validate(store, payload, meta, options)
+    await validate(store, payload, meta, limits)
   } catch (error) {
     if (error instanceof FileValidationError) {
       await store.delete(payload.key)

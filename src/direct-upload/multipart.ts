@@ -10,7 +10,7 @@ import type { PutResult } from '../types.js'
 import { openPending } from './confirm.js'
 import { removePending } from './pending.js'
 import { startPrepare, withPending, type PrepareUploadOptions } from './prepare.js'
-import { signer } from './signing.js'
+import { requireUploadWay } from './signing.js'
 import { signUploadToken, type UploadSecretOption } from './token.js'
 
 /** S3's smallest part (every part but the last); it bounds how many parts `maxSize` allows. */
@@ -47,10 +47,10 @@ function maxPartsFor(maxSize: number): number {
 export async function prepareMultipartUpload(options: PrepareMultipartUploadOptions): Promise<PreparedMultipartUpload> {
   const checked = await startPrepare(options, 'prepareMultipartUpload()')
   const { store, payload } = checked
-  const s3 = signer(store, 'multipart', payload.backend)
+  requireUploadWay(store, 'multipart', payload.backend)
   return withPending(
     checked,
-    () => s3.createMultipartUpload(payload.key, { contentType: payload.contentType }),
+    () => store.createMultipartUpload(payload.key, { contentType: payload.contentType }),
     async (uploadId) => ({
       token: signUploadToken({ ...payload, uploadId, via: 'multipart' }, options.secret),
       key: payload.key,
@@ -67,7 +67,8 @@ async function openMultipart(token: string, secret: UploadSecretOption['secret']
   if (payload.via !== 'multipart' || payload.uploadId === undefined) {
     throw new ConfigError(`the upload of "${payload.key}" is not a multipart upload (prepare it with prepareMultipartUpload)`)
   }
-  return { ...opened, uploadId: payload.uploadId, s3: signer(store, 'multipart', payload.backend) }
+  requireUploadWay(store, 'multipart', payload.backend)
+  return { ...opened, uploadId: payload.uploadId }
 }
 
 /**
@@ -75,13 +76,13 @@ async function openMultipart(token: string, secret: UploadSecretOption['secret']
  * token expires. The browser PUTs the part's bytes to it and keeps the answer's `ETag`.
  */
 export async function signUploadPart(token: string, partNumber: number, options: UploadSecretOption = {}): Promise<string> {
-  const { payload, uploadId, s3 } = await openMultipart(token, options.secret)
+  const { payload, uploadId, store } = await openMultipart(token, options.secret)
   const maxParts = maxPartsFor(payload.maxSize)
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > maxParts) {
     throw new ConfigError(`partNumber must be a whole number from 1 to ${maxParts} (maxSize ${payload.maxSize}), got ${describeValue(partNumber)}`)
   }
   const expiresIn = Math.max(1, Math.floor((payload.expiresAt - Date.now()) / 1000))
-  const [url] = await s3.signUploadParts(payload.key, uploadId, [partNumber], { expiresIn })
+  const [url] = await store.signUploadParts(payload.key, uploadId, [partNumber], { expiresIn })
   return url!
 }
 
@@ -94,17 +95,17 @@ export async function completeMultipartUpload(
   parts: Array<{ partNumber: number; etag: string }>,
   options: UploadSecretOption = {},
 ): Promise<PutResult> {
-  const { payload, uploadId, s3 } = await openMultipart(token, options.secret)
+  const { payload, uploadId, store } = await openMultipart(token, options.secret)
   const maxParts = maxPartsFor(payload.maxSize)
   if (!Array.isArray(parts) || parts.length > maxParts) {
     throw new ConfigError(`completeMultipartUpload() takes at most ${maxParts} parts, got ${describeValue(parts)}`)
   }
-  return s3.completeMultipartUpload(payload.key, uploadId, parts)
+  return store.completeMultipartUpload(payload.key, uploadId, parts)
 }
 
 /** Aborts the upload (its parts are discarded) and forgets it: the token is used up. */
 export async function abortMultipartUpload(token: string, options: UploadSecretOption = {}): Promise<void> {
-  const { payload, uploadId, s3, store } = await openMultipart(token, options.secret)
-  await s3.abortMultipartUpload(payload.key, uploadId)
+  const { payload, uploadId, store } = await openMultipart(token, options.secret)
+  await store.abortMultipartUpload(payload.key, uploadId)
   await removePending(store, payload.pendingId)
 }

@@ -3,14 +3,14 @@
  * (S3), a presigned PUT (S3 with a known size, GCS, Azure) or, for a store that cannot sign, the
  * app's own upload route — and the signed token that `confirmUpload` takes back.
  */
-import { checkKey, describeValue } from '../arguments.js'
+import { checkByteCount, checkKey, describeValue } from '../arguments.js'
 import { ConfigError } from '../errors.js'
 import { defaultKey } from '../file-object.js'
 import { fileTooLarge } from '../file-validation.js'
 import { storages } from '../registry.js'
 import type { ObjectStore } from '../types.js'
 import { newPendingId, removePending, writePending } from './pending.js'
-import { putBinding, signer, uploadWays } from './signing.js'
+import { putBinding, uploadWays } from './signing.js'
 import { signUploadToken, signingKey, type UploadSecretOption, type UploadTokenPayload } from './token.js'
 
 /** Options of {@link prepareUpload}. */
@@ -23,7 +23,7 @@ export interface PrepareUploadOptions extends UploadSecretOption {
   contentType: string
   /** Largest accepted size in bytes. */
   maxSize: number
-  /** The exact size, when the browser knows it: S3 then signs a PUT for exactly this length. */
+  /** The exact size, when the browser knows it: S3 then signs a PUT for exactly this length (GCS: the range `size,size`). */
   size?: number
   /** Seconds the upload may start in (and the token lives), default 3600. */
   expiresIn?: number
@@ -63,15 +63,6 @@ export interface PreparedUpload {
 const DEFAULT_EXPIRES_IN = 3600
 /** The longest validity S3 signs (7 days); no token outlives it either. */
 const MAX_EXPIRES_IN = 604_800
-
-/** A whole number of bytes, or a `ConfigError` naming the option. */
-export function checkByteCount(value: unknown, name: string, { optional = false } = {}): number | undefined {
-  if (value === undefined && optional) return undefined
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(`${name} must be a whole number of bytes, got ${describeValue(value)}`)
-  }
-  return value
-}
 
 function checkExpiresIn(value: unknown): number {
   if (value === undefined) return DEFAULT_EXPIRES_IN
@@ -145,7 +136,9 @@ function routeUrl(uploadRoute: string, token: string): string {
 /**
  * Prepares a direct upload: the browser sends the bytes to `url` (S3: a presigned POST whose
  * policy enforces the size range and the type, or, with `size`, a presigned PUT with type and
- * length signed; GCS, Azure: a presigned PUT; LocalStore, MemoryStore: `uploadRoute`), then the
+ * length signed; GCS: a presigned PUT with the type and the size range (`0,maxSize`, or exactly
+ * `size`) signed; Azure: a SAS PUT, which binds neither; LocalStore, MemoryStore:
+ * `uploadRoute`), then the
  * app calls `confirmUpload(token)` before a row points at the object. A pending marker is kept
  * under `.stowage/pending/` until then, for `sweepUnconfirmed`.
  */
@@ -158,15 +151,15 @@ export async function prepareUpload(options: PrepareUploadOptions): Promise<Prep
   if (ways.post && size === undefined) {
     return withPending(checked, async () => undefined, async () => {
       const token = signUploadToken({ ...payload, via: 'post' }, options.secret)
-      const { url, fields } = await signer(store, 'post', backend).signPost(key, { expiresIn, contentType, maxSize })
+      const { url, fields } = await store.signPost(key, { expiresIn, contentType, maxSize })
       return { token, url, method: 'POST' as const, fields, key, expiresAt }
     })
   }
   if (ways.put) {
     return withPending(checked, async () => undefined, async () => {
       const token = signUploadToken({ ...payload, via: 'put' }, options.secret)
-      const binding = putBinding(store, contentType, size)
-      const url = await signer(store, 'put', backend).signUrl('PUT', key, { expiresIn, ...binding.sign })
+      const binding = putBinding(store, { contentType, size, maxSize })
+      const url = await store.signUrl('PUT', key, { expiresIn, ...binding.sign })
       return { token, url, method: 'PUT' as const, headers: binding.headers, key, expiresAt }
     })
   }

@@ -7,7 +7,6 @@ import { ConfigError, NotFoundError } from '../errors.js'
 import { storages } from '../registry.js'
 import type { ObjectStore } from '../types.js'
 import { PENDING_PREFIX, parsePending } from './pending.js'
-import type { UploadSigningStore } from './signing.js'
 
 /** Options of {@link sweepUnconfirmed}. */
 export interface SweepUnconfirmedOptions {
@@ -27,10 +26,9 @@ export interface SweepUnconfirmedResult {
 }
 
 async function abortIfStarted(store: ObjectStore, key: string, uploadId: string | undefined): Promise<void> {
-  const abort = (store as Partial<UploadSigningStore>).abortMultipartUpload
-  if (uploadId === undefined || typeof abort !== 'function') return
+  if (uploadId === undefined || !store.capabilities.presignedMultipart) return
   try {
-    await abort.call(store, key, uploadId)
+    await store.abortMultipartUpload(key, uploadId)
   } catch (error) {
     // Completed or aborted already: nothing is left of it.
     if (!(error instanceof NotFoundError)) throw error

@@ -14,11 +14,12 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
+import { checkUploadLimits } from '../arguments.js'
 import { ConfigError } from '../errors.js'
 import type { FileObject } from '../file-object.js'
 import { openRouteUpload, receiveRouteUpload, type DirectUploadHandlerOptions, type DirectUploadReceipt } from '../web/direct-route.js'
 import { discardBody, httpRefusal, tokenOfUrl } from '../web/http-refusal.js'
-import { saveFilePart } from '../web/stream-save.js'
+import { saveFilePart, type FilePartLimits } from '../web/stream-save.js'
 
 export type { DirectUploadHandlerOptions, DirectUploadReceipt } from '../web/direct-route.js'
 
@@ -49,12 +50,14 @@ export interface DirectUploadReply {
   send(payload?: unknown): DirectUploadReply
 }
 
-/** Options of {@link saveMultipartFile}. */
-export interface SaveMultipartFileOptions {
+/**
+ * Options of {@link saveMultipartFile}: where the file goes, and the limits it is checked against
+ * while it streams (`maxSize` in addition to the plugin's `limits.fileSize`;
+ * `allowedContentTypes` against the declared type and the first bytes).
+ */
+export interface SaveMultipartFileOptions extends FilePartLimits {
   /** The registered store's name (`storages.register`). */
   backend: string
-  /** Refuse (and abort) a file larger than this many bytes, in addition to the plugin's `limits.fileSize`. */
-  maxSize?: number
   /** The object's key; defaults to `<keyPrefix>/<uuid>/<sanitized filename>`. */
   key?: string
   /** A prefix for the default key. */
@@ -65,20 +68,30 @@ export interface SaveMultipartFileOptions {
  * Saves one `@fastify/multipart` file part (`await request.file()`, or a part of
  * `request.parts()`) as a new `FileObject`, streamed into the store: never to disk, never whole
  * in memory. A part over `maxSize`, or truncated by the plugin's `limits.fileSize`, is refused
- * with a `FileValidationError` (`FILE_TOO_LARGE`) and its upload aborted: no object stays, and
- * the rest of the part is read and discarded so the request (and its connection) finishes.
+ * with a `FileValidationError` (`FILE_TOO_LARGE`); one whose declared type or first bytes break
+ * `allowedContentTypes` with `CONTENT_TYPE_NOT_ALLOWED` or `CONTENT_MISMATCH`. A refused part's
+ * upload is aborted (no object stays), and the rest of the part is read and discarded so the
+ * request (and its connection) finishes.
  */
 export async function saveMultipartFile(part: MultipartFilePart | undefined, options: SaveMultipartFileOptions): Promise<FileObject> {
   if (part === undefined || part === null || typeof part !== 'object' || part.file === undefined) {
     throw new ConfigError('saveMultipartFile() needs a file part (the request has none, or it is not multipart/form-data)')
   }
-  if (options === null || typeof options !== 'object' || typeof options.backend !== 'string' || options.backend === '') {
-    throw new ConfigError('saveMultipartFile() needs { backend }: the name of a registered store')
+  let limits: FilePartLimits
+  try {
+    if (options === null || typeof options !== 'object' || typeof options.backend !== 'string' || options.backend === '') {
+      throw new ConfigError('saveMultipartFile() needs { backend }: the name of a registered store')
+    }
+    limits = checkUploadLimits(options, 'saveMultipartFile()')
+  } catch (error) {
+    // The part is read to its end all the same, so the request finishes.
+    part.file.resume()
+    throw error
   }
-  const { backend, maxSize, key, keyPrefix } = options
+  const { backend, key, keyPrefix } = options
   return saveFilePart(
     { stream: part.file, filename: part.filename, contentType: part.mimetype },
-    { backend, ...(maxSize === undefined ? {} : { maxSize }), ...(key === undefined ? {} : { key }), ...(keyPrefix === undefined ? {} : { keyPrefix }) },
+    { backend, ...limits, ...(key === undefined ? {} : { key }), ...(keyPrefix === undefined ? {} : { keyPrefix }) },
   )
 }
 

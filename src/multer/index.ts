@@ -13,11 +13,12 @@
 import { createRequire } from 'node:module'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
+import { checkUploadLimits } from '../arguments.js'
 import { ConfigError } from '../errors.js'
 import type { FileObject } from '../file-object.js'
 import { openRouteUpload, receiveRouteUpload, type DirectUploadHandlerOptions, type OpenedRouteUpload } from '../web/direct-route.js'
 import { discardBody, httpRefusal, tokenOfUrl } from '../web/http-refusal.js'
-import { saveFilePart, type StreamSaveOptions } from '../web/stream-save.js'
+import { saveFilePart, type FilePartLimits, type StreamSaveOptions } from '../web/stream-save.js'
 
 export type { DirectUploadHandlerOptions, DirectUploadReceipt } from '../web/direct-route.js'
 
@@ -46,16 +47,18 @@ export interface StoredMulterFile {
   backend: string
 }
 
-/** Options of {@link multerStorage}. */
-export interface MulterStorageOptions {
+/**
+ * Options of {@link multerStorage}: where files go, and the limits they are checked against
+ * while they stream (`maxSize` in addition to multer's own `limits.fileSize`;
+ * `allowedContentTypes` against the declared type and the first bytes).
+ */
+export interface MulterStorageOptions extends FilePartLimits {
   /** The registered store's name (`storages.register`). */
   backend: string
   /** A prefix for the default keys (`<keyPrefix>/<uuid>/<sanitized filename>`). */
   keyPrefix?: string
   /** Picks the key of each file in place of the default. */
   key?: (req: IncomingMessage, file: MulterIncomingFile) => string | Promise<string>
-  /** Refuse files larger than this (in addition to multer's own `limits.fileSize`). */
-  maxSize?: number
 }
 
 /**
@@ -110,17 +113,21 @@ function engine(save: (req: IncomingMessage, file: MulterIncomingFile) => Promis
 /**
  * A multer storage engine that streams each file into the store registered as `backend`: never
  * to disk, never whole in memory. `req.file` gets `fileObject` (a saved `FileObject`), `key`,
- * `size`, `etag` and `checksum`. A file over multer's `limits.fileSize` (or `maxSize`) aborts its
- * upload, so no object is left, and multer answers `LIMIT_FILE_SIZE`; when multer removes files
- * (a later part failed), `_removeFile` deletes their objects.
+ * `size`, `etag` and `checksum`. A file over multer's `limits.fileSize` aborts its upload, so no
+ * object is left, and multer answers `LIMIT_FILE_SIZE`; one over `maxSize`, or whose declared
+ * type or first bytes break `allowedContentTypes`, is refused the same way with a
+ * `FileValidationError` (`FILE_TOO_LARGE`, `CONTENT_TYPE_NOT_ALLOWED`, `CONTENT_MISMATCH`), which
+ * multer passes to `next`. When multer removes files (a later part failed), `_removeFile`
+ * deletes their objects.
  */
 export function multerStorage(options: MulterStorageOptions): StowageStorageEngine {
   if (options === null || typeof options !== 'object' || typeof options.backend !== 'string' || options.backend === '') {
     throw new ConfigError('multerStorage() needs { backend }: the name of a registered store')
   }
-  const { backend, keyPrefix, key, maxSize } = options
+  const { backend, keyPrefix, key } = options
+  const limits = checkUploadLimits(options, 'multerStorage()')
   return engine(async (req, file) => {
-    const saveOptions: StreamSaveOptions = { backend, ...(keyPrefix === undefined ? {} : { keyPrefix }), ...(maxSize === undefined ? {} : { maxSize }) }
+    const saveOptions: StreamSaveOptions = { backend, ...limits, ...(keyPrefix === undefined ? {} : { keyPrefix }) }
     if (key !== undefined) saveOptions.key = await key(req, file)
     return saveFilePart({ stream: file.stream, filename: file.originalname, contentType: file.mimetype }, saveOptions)
   })

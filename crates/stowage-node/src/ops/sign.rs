@@ -37,6 +37,11 @@ pub struct SignOptions {
     /// PUT only: the exact size in bytes the upload must have; signed as the
     /// `Content-Length` header, so an upload of another size is refused.
     pub content_length: Option<f64>,
+    /// PUT only, GCS only: the largest size in bytes the upload may have; signed as the
+    /// `x-goog-content-length-range: 0,N` header, which the upload must send and GCS
+    /// refuses a larger body by. S3 and Azure cannot sign it (`NOT_SUPPORTED`); not with
+    /// `contentLength`.
+    pub max_content_length: Option<f64>,
 }
 
 /// The method named `name`.
@@ -124,6 +129,17 @@ impl SignRequest {
                 return Err(only("contentLength", "PUT"));
             }
             request.content_length = Some(byte_count("contentLength", value)?);
+        }
+        if let Some(value) = o.max_content_length {
+            if method != Method::PUT {
+                return Err(only("maxContentLength", "PUT"));
+            }
+            if request.content_length.is_some() {
+                return Err(StorageFailure::invalid_config(
+                    "give contentLength (the exact size) or maxContentLength (the largest), not both",
+                ));
+            }
+            request.max_content_length = Some(byte_count("maxContentLength", value)?);
         }
         Ok(request)
     }
@@ -231,6 +247,24 @@ mod tests {
                 ..Default::default()
             };
             assert!(put(o).is_err(), "{bad}");
+            let o = SignOptions {
+                max_content_length: Some(bad),
+                ..Default::default()
+            };
+            assert!(put(o).is_err(), "{bad}");
         }
+        let at_most = SignOptions {
+            max_content_length: Some(1000.0),
+            ..Default::default()
+        };
+        let request = put(at_most.clone()).unwrap();
+        assert_eq!(request.max_content_length, Some(1000));
+        assert_eq!(request.content_length_range(), Some((0, 1000)));
+        assert!(get(at_most.clone()).is_err());
+        let both = SignOptions {
+            content_length: Some(10.0),
+            ..at_most
+        };
+        assert!(put(both).is_err());
     }
 }

@@ -132,10 +132,14 @@ impl AzureSasSigner {
                 ))
             }
         };
-        if request.content_type.is_some() || request.content_length.is_some() {
+        if request.content_type.is_some()
+            || request.content_length.is_some()
+            || request.max_content_length.is_some()
+        {
             return Err(StorageFailure::not_supported(
                 "an Azure SAS cannot bind the Content-Type or length of an upload: sign the PUT \
-                 without contentType/contentLength and check the blob once it is uploaded",
+                 without contentType/contentLength/maxContentLength and check the blob once it \
+                 is uploaded",
             ));
         }
         let mut start = String::with_capacity(20);

@@ -174,8 +174,8 @@ impl GcsUrlSigner {
         }
         headers[count] = ("host", SIGNED_HOST.to_string());
         count += 1;
-        if let Some(length) = request.content_length {
-            headers[count] = ("x-goog-content-length-range", format!("{length},{length}"));
+        if let Some((min, max)) = request.content_length_range() {
+            headers[count] = ("x-goog-content-length-range", format!("{min},{max}"));
             count += 1;
         }
         let headers = &headers[..count];
@@ -329,8 +329,8 @@ pub fn object_store_options(extras: &SignRequest) -> StorageResult<SignedUrlOpti
         let value = HeaderValue::from_str(content_type).map_err(invalid)?;
         options = options.with_signed_header(http::header::CONTENT_TYPE, value);
     }
-    if let Some(length) = extras.content_length {
-        let value = HeaderValue::from_str(&format!("{length},{length}")).map_err(invalid)?;
+    if let Some((min, max)) = extras.content_length_range() {
+        let value = HeaderValue::from_str(&format!("{min},{max}")).map_err(invalid)?;
         options = options.with_signed_header(
             HeaderName::from_static("x-goog-content-length-range"),
             value,
@@ -455,7 +455,7 @@ mod tests {
         ];
         for key in keys {
             for method in [Method::GET, Method::PUT, Method::HEAD, Method::DELETE] {
-                for extras in 0..4 {
+                for extras in 0..6 {
                     let disposition = "attachment; filename=\"r\u{e9}sum\u{e9} 1.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201.pdf";
                     let mut options = SignedUrlOptions::default();
                     let mut request = SignRequest::new(method.clone(), Duration::from_secs(900));
@@ -479,6 +479,13 @@ mod tests {
                             );
                         request.content_type = Some("image/png".into());
                         request.content_length = Some(1234);
+                    }
+                    if extras & 4 == 4 {
+                        options = options.with_signed_header(
+                            HeaderName::from_static("x-goog-content-length-range"),
+                            HeaderValue::from_static("0,65536"),
+                        );
+                        request.max_content_length = Some(65536);
                     }
                     // object_store's own mapping of the options is the one compared with.
                     if extras != 0 {

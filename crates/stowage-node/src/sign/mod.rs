@@ -34,6 +34,9 @@ pub struct SignRequest {
     pub content_type: Option<String>,
     /// PUT only: the exact `Content-Length` the upload must have (signed likewise).
     pub content_length: Option<u64>,
+    /// PUT only: the largest size the upload may have. Only GCS can sign it (as
+    /// `x-goog-content-length-range: 0,N`); never set together with `content_length`.
+    pub max_content_length: Option<u64>,
 }
 
 impl SignRequest {
@@ -46,6 +49,7 @@ impl SignRequest {
             response_content_type: None,
             content_type: None,
             content_length: None,
+            max_content_length: None,
         }
     }
 
@@ -55,6 +59,15 @@ impl SignRequest {
             || self.response_content_type.is_some()
             || self.content_type.is_some()
             || self.content_length.is_some()
+            || self.max_content_length.is_some()
+    }
+
+    /// The size range a GCS upload is signed for (`x-goog-content-length-range: MIN,MAX`):
+    /// exactly `content_length`, or up to `max_content_length`.
+    pub fn content_length_range(&self) -> Option<(u64, u64)> {
+        self.content_length
+            .map(|length| (length, length))
+            .or(self.max_content_length.map(|max| (0, max)))
     }
 }
 

@@ -27,7 +27,8 @@ impl UrlSigner for ObjectStoreSigner {
         if request.has_options() {
             return Err(StorageFailure::not_supported(
                 "this store signs plain URLs only: responseContentDisposition, \
-                 responseContentType, contentType and contentLength are not supported",
+                 responseContentType, contentType, contentLength and maxContentLength are not \
+                 supported",
             ));
         }
         let urls = self

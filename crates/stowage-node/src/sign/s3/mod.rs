@@ -16,7 +16,7 @@ use chrono::Utc;
 use object_store::aws::{AwsCredential, AwsCredentialProvider};
 use object_store::path::Path;
 
-use crate::error::StorageResult;
+use crate::error::{StorageFailure, StorageResult};
 use crate::sign::{PostRequest, SignRequest, SignedPost, UrlSigner};
 
 use self::endpoint::S3Endpoint;
@@ -94,14 +94,28 @@ impl S3Signer {
     }
 }
 
+/// A presigned S3 PUT signs an exact `Content-Length` or none: a size range is only a POST
+/// policy's (`signPost`).
+fn refuse_size_range(request: &SignRequest) -> StorageResult<()> {
+    if request.max_content_length.is_some() {
+        return Err(StorageFailure::not_supported(
+            "a presigned S3 PUT cannot limit the upload to a largest size: sign its exact \
+             contentLength, or use signPost, whose policy limits the size to a range",
+        ));
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl UrlSigner for S3Signer {
     async fn sign_urls(&self, paths: &[Path], request: &SignRequest) -> StorageResult<Vec<String>> {
+        refuse_size_range(request)?;
         let credential = self.credential().await?;
         Ok(self.sign_with(&credential, &Timestamp::of(Utc::now()), paths, request))
     }
 
     async fn sign_url(&self, path: &Path, request: &SignRequest) -> StorageResult<String> {
+        refuse_size_range(request)?;
         let credential = self.credential().await?;
         let at = Timestamp::of(Utc::now());
         Ok(self.presign(&credential, &at, request, &[]).url(path))
