@@ -45,7 +45,8 @@ for (const [flag, [name, mult]] of Object.entries(FLAGS)) if (value(flag) !== un
 const only = value('--only')?.split(',')
 const onlyLibs = value('--libs')?.split(',')
 const baselineDir = value('--baseline') && path.resolve(value('--baseline'))
-const filtered = Boolean(only || onlyLibs || baselineDir || argv.some((a) => FLAGS[a]))
+// (`--baseline` only adds rows: a full run with it still writes the README, without them)
+const filtered = Boolean(only || onlyLibs || argv.some((a) => FLAGS[a]))
 const writeReadmeToo = has('--readme') || (!quick && !filtered && !has('--issue-sizes') && !has('--no-readme'))
 const tty = process.stdout.isTTY && !has('--plain') && !process.env.CI
 const log = (msg) => process.stdout.write(`${msg}\n`)
@@ -132,7 +133,11 @@ try {
   const md = markdown(rows, meta, targetsReport, `ratios${suffix}.svg`)
   log('\n' + md)
   if (writeReadmeToo) {
-    writeReadme(path.join(ROOT, 'README.md'), md)
+    // The README is for users: a --baseline run's before/after rows stay in the console and the JSON.
+    const userRows = rows.filter((r) => r.library !== 'stowage-baseline')
+    writeReadme(path.join(ROOT, 'README.md'), baseline
+      ? markdown(userRows, { ...meta, baseline: undefined }, checkTargets(userRows), `ratios${suffix}.svg`)
+      : md)
     log('README.md Performance section updated')
   }
   log(`results: bench/results/latest${suffix}.json, bench/results/ratios${suffix}.svg (${Math.round(elapsed)} s)`)
