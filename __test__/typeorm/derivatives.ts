@@ -227,6 +227,13 @@ export function describeDerivatives(kind: DatabaseKind): void {
       ).rejects.toThrow('abort')
       expect(await stored()).toEqual(imageKeys(v2))
       expect((await photos.findOneByOrFail({ id: saved.id })).image!.key).toBe(v2.key)
+
+      // A derivative dropped from a loaded file is a reference dropped: deleted after the commit.
+      const loaded = await photos.findOneByOrFail({ id: saved.id })
+      delete loaded.image!.derivatives.preview
+      await photos.save(loaded)
+      expect(await stored()).toEqual([v2.key, thumbKey(v2)].sort())
+      expect(Object.keys((await photos.findOneByOrFail({ id: saved.id })).image!.derivatives)).toEqual(['thumb'])
     })
 
     it('setting the column to null deletes the file and its derivatives; remove() deletes every one of the row', async () => {
