@@ -88,6 +88,16 @@ function toBytes(chunk: unknown): Uint8Array {
   throw new TypeError(`it yielded a ${typeof chunk}, expected bytes`)
 }
 
+/** What a returned value is, for an error message: a short value as it is, else its kind (never a whole string). */
+function described(value: unknown): string {
+  if (typeof value === 'string') return `a string of ${value.length} characters`
+  if (value !== null && typeof value === 'object') {
+    const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null
+    return `an object (${prototype?.constructor?.name ?? 'no prototype'})`
+  }
+  return printable(value)
+}
+
 /** Where a derivative's stream keeps the error it failed with, so the upload's own error can be told from it. */
 export interface SourceFailure {
   error?: unknown
@@ -183,7 +193,7 @@ export async function prepareDerivative(name: string, output: DerivativeOutput, 
     }
   } else {
     throw new DerivativeError(
-      `stowage: the derivative "${name}" of "${original.filename}" returned ${printable(content)}, not content: return a Buffer, a Uint8Array, a Readable (a sharp pipeline), an async iterable of bytes, { content, contentType }, or null for none`,
+      `stowage: the derivative "${name}" of "${original.filename}" returned ${described(content)}, not content: return a Buffer, a Uint8Array, a Readable (a sharp pipeline), an async iterable of bytes, { content, contentType }, or null for none`,
       { derivative: name, path: original.key },
     )
   }
