@@ -23,4 +23,7 @@ export default defineConfig({
   // file-type is ESM only: bundled, it loads from this CommonJS build on every Node 20 (a
   // require() of it needs 20.19+, and tsup turns a dynamic import() into a require()).
   noExternal: ['file-type'],
+  // What scripts/third-party-notices.mjs reads to list the bundled packages' licences in
+  // dist/THIRD-PARTY-NOTICES.txt (it removes the metafile afterwards).
+  metafile: true,
 })

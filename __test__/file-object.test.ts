@@ -1,10 +1,23 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
+import sharp from 'sharp'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { FileObject, LocalStore, MemoryStore, storages, type FileObjectJSON, type ObjectStore } from '../src/index.js'
+import {
+  ConfigError,
+  DerivativeError,
+  FileObject,
+  LocalStore,
+  MemoryStore,
+  storages,
+  type DerivativeSpecs,
+  type FileObjectJSON,
+  type ObjectStore,
+} from '../src/index.js'
+import { StoredObjectColumn } from '../src/typeorm/index.js'
+import { png } from './fixtures/images.js'
 
 const backend = 'file-object-test'
 
@@ -16,6 +29,12 @@ async function keysOf(store: ObjectStore): Promise<string[]> {
   const keys: string[] = []
   for await (const meta of store.list()) keys.push(meta.path)
   return keys.sort()
+}
+
+/** Yields `bytes` in pieces of `size`, then fails with `error` when one is given. */
+async function* pieces(bytes: Buffer, size: number, error?: Error): AsyncGenerator<Buffer> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size)
+  if (error !== undefined) throw error
 }
 
 describe('FileObject', () => {
@@ -157,5 +176,122 @@ describe('FileObject', () => {
     expect(FileObject.isFileObject(file)).toBe(true)
     expect(FileObject.isFileObject(file.toJSON())).toBe(false)
     expect(file instanceof FileObject).toBe(true)
+  })
+
+  // FileObject.save({ derivatives }); their TypeORM lifecycle is in __test__/typeorm/derivatives.ts.
+  describe('save({ derivatives })', () => {
+    it("hands each function the original's bytes and the saved original, and stores what it returns beside it", async () => {
+      const content = png(300, 200)
+      const seen: Array<{ source: Buffer; size: number | undefined; checksum: string | undefined; contentType: string }> = []
+      const file = new FileObject({ backend, filename: 'chart.png', content })
+      await file.save({
+        derivatives: {
+          small: (source, original) => {
+            seen.push({ source, size: original.size, checksum: original.checksum, contentType: original.contentType })
+            return sharp(source).resize(30).png().toBuffer()
+          },
+          caption: () => ({ content: Buffer.from('a chart'), contentType: 'text/plain; charset=utf-8' }),
+          none: () => null,
+        },
+      })
+      expect(seen).toEqual([{ source: content, size: content.length, checksum: sha256(content), contentType: 'image/png' }])
+      expect(Object.keys(file.derivatives).sort()).toEqual(['caption', 'small'])
+      expect(await keysOf(store)).toEqual([file.key, `${file.key}.derivatives/caption`, `${file.key}.derivatives/small`].sort())
+
+      const small = file.derivatives.small!
+      const smallBytes = await small.getContent()
+      expect([small.key, small.filename, small.contentType, small.size, small.checksum]).toEqual([
+        `${file.key}.derivatives/small`, 'chart-small.png', 'image/png', smallBytes.length, sha256(smallBytes),
+      ])
+      expect((await sharp(smallBytes).metadata()).width).toBe(30)
+      const caption = file.derivatives.caption!
+      expect([caption.filename, caption.contentType, (await caption.getContent()).toString()]).toEqual(['chart-caption.txt', 'text/plain; charset=utf-8', 'a chart'])
+      expect((await store.get(caption.key)).attributes.contentType).toBe('text/plain; charset=utf-8')
+    })
+
+    it('reads a streamed or on-disk original back from the store for its derivatives, and tells a streamed output\'s type from its first bytes', async () => {
+      const image = png(400, 100)
+      const path = join(dir, 'banner.png')
+      await writeFile(path, image)
+      const copyInPieces: DerivativeSpecs = {
+        copy: (source) => Readable.from(pieces(source, 1000)),
+        unknown: () => pieces(Buffer.from('no known format here'), 4),
+      }
+      for (const file of [
+        new FileObject({ backend, sourcePath: path }),
+        new FileObject({ backend, filename: 'banner.png', content: Readable.from(pieces(image, 4096)) }),
+      ]) {
+        await file.save({ derivatives: copyInPieces })
+        const copy = file.derivatives.copy!
+        expect((await copy.getContent()).equals(image)).toBe(true)
+        expect([copy.contentType, copy.filename, copy.size]).toEqual(['image/png', 'banner-copy.png', image.length])
+        expect([file.derivatives.unknown!.contentType, file.derivatives.unknown!.filename]).toEqual(['application/octet-stream', 'banner-unknown'])
+      }
+    })
+
+    it('works on a LocalStore, whose key for the original is a file beside the derivatives\' directory', async () => {
+      const local = new LocalStore(join(dir, 'derivatives-local'), { mkdir: true })
+      storages.register(backend, local, { replace: true })
+      const file = await new FileObject({ backend, filename: 'a.png', content: png(10, 10) }).save({ derivatives: { same: (source) => source } })
+      expect(await keysOf(local)).toEqual([file.key, `${file.key}.derivatives/same`])
+      expect((await file.derivatives.same!.getContent()).equals(await file.getContent())).toBe(true)
+    })
+
+    describe('a derivative that fails fails the save and leaves nothing behind', () => {
+      const cases: Array<[string, DerivativeSpecs, RegExp]> = [
+        ['its function throws', { bad: () => { throw new RangeError('no pixels') } }, /derivative "bad" of "in\.png" failed: no pixels/],
+        ['its function rejects', { bad: () => Promise.reject(new Error('gave up')) }, /derivative "bad" of "in\.png" failed: gave up/],
+        ['it returns what is not content', { bad: () => 42 as unknown as Buffer }, /derivative "bad" of "in\.png" returned 42, not content/],
+        ['it returns a string', { bad: () => 'text' as unknown as Buffer }, /derivative "bad" of "in\.png" returned a string of 4 characters, not content/],
+        ['it returns { content } of what is not content', { bad: () => ({ content: {} as Buffer }) }, /returned an object \(Object\), not content/],
+        ['its stream fails before its first bytes are in', { bad: () => pieces(Buffer.alloc(0), 1, new Error('decoder died')) }, /derivative "bad" of "in\.png" failed: decoder died/],
+        ['its stream fails while it uploads', { bad: () => ({ content: pieces(Buffer.alloc(64 * 1024, 1), 1024, new Error('late failure')), contentType: 'image/png' }) }, /derivative "bad" of "in\.png" failed while its stream was read: late failure/],
+        ['it gives an empty content type', { bad: () => ({ content: Buffer.from('x'), contentType: '' }) }, /contentType that is not a non-empty string/],
+      ]
+      it.each(cases)('%s', async (_what, derivatives, message) => {
+        const root = join(dir, `fail-${Math.random().toString(36).slice(2)}`)
+        const local = new LocalStore(root, { mkdir: true })
+        storages.register(backend, local, { replace: true })
+        const file = new FileObject({ backend, filename: 'in.png', content: png(20, 20) })
+        // A good derivative beside the bad one: it is deleted again too.
+        const error = await file.save({ derivatives: { good: (source) => source, ...derivatives } }).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(DerivativeError)
+        expect(error).toMatchObject({ code: 'DERIVATIVE_FAILED', derivative: 'bad', path: file.key })
+        expect((error as Error).message).toMatch(message)
+        expect(await keysOf(local)).toEqual([])
+        // No temporary file left either.
+        expect((await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name)).toEqual([])
+        // The file is as before the save: still pending, nothing filled in.
+        expect([file.hasPendingContent, file.size, file.checksum, file.derivatives]).toEqual([true, undefined, undefined, {}])
+      })
+    })
+
+    it('refuses derivatives that are not an object of functions with key-safe names, with a ConfigError', async () => {
+      const file = new FileObject({ backend, filename: 'x.txt', content: 'x' })
+      for (const derivatives of [[], 'thumb', { 'a/b': () => null }, { '': () => null }, { _x: () => null }, { thumb: 'not a function' }]) {
+        await expect(file.save({ derivatives: derivatives as unknown as DerivativeSpecs })).rejects.toBeInstanceOf(ConfigError)
+      }
+      expect(await keysOf(store)).toEqual([])
+      expect(() => StoredObjectColumn({ backend, derivatives: { 'thumb.png': () => null } })).toThrow(ConfigError)
+    })
+
+    it('carries derivatives through toJSON, fromJSON and equals', async () => {
+      const file = await new FileObject({ backend, filename: 'p.png', content: png(8, 8) }).save({ derivatives: { thumb: (source) => sharp(source).resize(4).png() } })
+      const json = JSON.parse(JSON.stringify(file)) as FileObjectJSON
+      expect(json.derivatives?.thumb).toEqual(file.derivatives.thumb!.toJSON())
+      expect(json.derivatives?.thumb).toMatchObject({ backend, key: `${file.key}.derivatives/thumb`, contentType: 'image/png', size: file.derivatives.thumb!.size })
+      const back = FileObject.fromJSON(json)
+      expect(back.equals(file)).toBe(true)
+      expect(back.derivatives.thumb).toBeInstanceOf(FileObject)
+      expect((await back.derivatives.thumb!.getContent()).equals(await file.derivatives.thumb!.getContent())).toBe(true)
+
+      const without = FileObject.fromJSON({ ...json, derivatives: undefined })
+      expect(without.derivatives).toEqual({})
+      expect(without.equals(file)).toBe(false)
+      expect(FileObject.fromJSON({ ...json, derivatives: { thumb: { ...json.derivatives!.thumb!, size: 1 } } }).equals(file)).toBe(false)
+      // Only names a save can make: never a property that reaches the prototype.
+      expect(() => FileObject.fromJSON(`{"backend":"b","key":"k","filename":"f","derivatives":{"__proto__":{"backend":"b","key":"x"}}}`)).toThrow(TypeError)
+      expect(() => FileObject.fromJSON({ ...json, derivatives: [] as unknown as Record<string, FileObjectJSON> })).toThrow(TypeError)
+    })
   })
 })

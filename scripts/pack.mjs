@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { npm, readJson, size } from './lib/npm.mjs'
+import { NOTICES_FILE } from './third-party-notices.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -134,6 +135,8 @@ export function packAll({ out, artifacts = join(root, 'native'), all = false, re
     const info = pack(dir, out)
     const binariesInRoot = info.files.filter((f) => f.path.endsWith('.node'))
     if (binariesInRoot.length > 0) throw new Error(`the root tarball holds binaries: ${binariesInRoot.map((f) => f.path).join(', ')}`)
+    // The licences of the code bundled into dist/ ship with it (scripts/third-party-notices.mjs).
+    if (!info.files.some((f) => f.path === `dist/${NOTICES_FILE}`)) throw new Error(`the root tarball lacks dist/${NOTICES_FILE}: run npm run build:ts`)
     manifest.root = info.filename
     rows.unshift([info.filename, info.size, info.unpackedSize, info.entryCount])
   } finally {

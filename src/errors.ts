@@ -17,6 +17,7 @@ export type StorageErrorCode =
   | 'INVALID_CONFIG'
   | 'ABORTED'
   | 'INVALID_TOKEN'
+  | 'DERIVATIVE_FAILED'
   | 'GENERIC'
 
 /** Options shared by every `StorageError` constructor. */
@@ -101,6 +102,22 @@ export class UploadTokenError extends StorageError {
   }
 }
 
+/**
+ * A derivative of a file (a `@StoredObjectColumn`'s `derivatives`, or `FileObject.save({ derivatives })`)
+ * could not be made: its function threw or rejected, returned something that is not content, or
+ * the stream it returned failed while it was uploaded. The save fails and leaves nothing behind;
+ * `derivative` names the derivative, `path` the original's key, `cause` what the function threw.
+ */
+export class DerivativeError extends StorageError {
+  /** The name of the derivative that failed (`thumb`, ...). */
+  readonly derivative: string
+
+  constructor(message: string, options: StorageErrorOptions & { derivative?: string } = {}) {
+    super(message, 'DERIVATIVE_FAILED', options)
+    this.derivative = options.derivative ?? ''
+  }
+}
+
 const classByCode: Record<Exclude<StorageErrorCode, 'GENERIC'>, new (message: string, options?: StorageErrorOptions) => StorageError> = {
   NOT_FOUND: NotFoundError,
   ALREADY_EXISTS: AlreadyExistsError,
@@ -113,6 +130,7 @@ const classByCode: Record<Exclude<StorageErrorCode, 'GENERIC'>, new (message: st
   INVALID_CONFIG: ConfigError,
   ABORTED: AbortError,
   INVALID_TOKEN: UploadTokenError,
+  DERIVATIVE_FAILED: DerivativeError,
 }
 
 /** Build the `StorageError` subclass for `code`. */

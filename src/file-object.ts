@@ -8,8 +8,19 @@ import { create as contentDisposition } from 'content-disposition'
 import type MimeTypes from 'mime-types'
 import { ChecksumTally, hashingSource } from './checksum.js'
 import { ContentInspector, IMAGE_HEADER_BYTES, checksContent, inspectedSource } from './content-check.js'
+import { deleteQuietly } from './delete-quietly.js'
+import {
+  assertDerivativeSpecs,
+  derivativeFilename,
+  derivativeKey,
+  isDerivativeName,
+  prepareDerivative,
+  type DerivativeOutput,
+} from './derivatives.js'
+import { DerivativeError } from './errors.js'
 import { checkFileConstraints, fileTooLarge, type FileConstraints } from './file-validation.js'
 import type { ObjectStore, PutOptions, PutResult, SignOptions } from './types.js'
+import { printable } from './printable.js'
 import { storages } from './registry.js'
 
 /** Bytes a `FileObject` can be made from: a buffer, a string (UTF-8) or a stream of bytes. */
@@ -58,7 +69,22 @@ export interface FileObjectJSON {
   version?: string
   lastModified?: string
   metadata?: Record<string, string>
+  /** The derivatives made when the file was saved, by name (see {@link FileObject.derivatives}). */
+  derivatives?: Record<string, FileObjectJSON>
 }
+
+/**
+ * Makes one derivative of a file being saved: given the original's bytes as a `Buffer` (what
+ * `sharp(source)` takes) and the original `FileObject` (its `filename`, `contentType`, `size`,
+ * `key` are set), it returns the derivative's content — a `Buffer`/`Uint8Array`, a `Readable`
+ * (a `sharp` pipeline is one), an async iterable of bytes, or `{ content, contentType }` — or
+ * `null`/`undefined` when this file has none (a PDF in a column whose thumbnails are for images).
+ * It may be async. The content type is the one given, else the format the bytes show.
+ */
+export type DerivativeFunction = (source: Buffer, original: FileObject) => DerivativeOutput | Promise<DerivativeOutput>
+
+/** The derivatives to make of a file when it is saved, by name: `{ thumb: (source) => ... }`. */
+export type DerivativeSpecs = Readonly<Record<string, DerivativeFunction>>
 
 /** Options of {@link FileObject.save}. */
 export interface FileSaveOptions
@@ -72,6 +98,13 @@ export interface FileSaveOptions
    * before any reaches the store; a refusal is a `FileValidationError`.
    */
   maxSize?: number
+  /**
+   * Derivatives to make once the content is uploaded, stored in the same store under
+   * `<key>.derivatives/<name>` and set in {@link FileObject.derivatives}. A derivative that
+   * fails fails the save with a `DerivativeError`, and the original and every derivative are
+   * deleted again.
+   */
+  derivatives?: DerivativeSpecs
 }
 
 /** Options of {@link FileObject.signUrl}. */
@@ -169,6 +202,13 @@ export class FileObject {
   lastModified?: Date
   /** User metadata. */
   metadata: Record<string, string>
+  /**
+   * Files made from this one when it was saved (`derivatives` of its `@StoredObjectColumn`, or
+   * of `save()`), by name: `file.derivatives.thumb` is a `FileObject` in the same store, under
+   * `<key>.derivatives/thumb`. Empty for a file saved without derivatives. They are kept in the
+   * file's JSON, and deleted with it by the TypeORM lifecycle.
+   */
+  derivatives: Record<string, FileObject> = {}
 
   #pending: PendingContent | undefined
   #keyIsDefault: boolean
@@ -223,6 +263,16 @@ export class FileObject {
     if (data.etag) file.etag = data.etag
     if (data.version) file.version = data.version
     if (data.lastModified) file.lastModified = new Date(data.lastModified)
+    if (data.derivatives !== undefined && data.derivatives !== null) {
+      if (typeof data.derivatives !== 'object' || Array.isArray(data.derivatives)) {
+        throw new TypeError('FileObject.fromJSON: "derivatives" must be an object of FileObject JSON, by name')
+      }
+      for (const [name, derivative] of Object.entries(data.derivatives)) {
+        // A name is part of a key and a property here: only the names a save can have made.
+        if (!isDerivativeName(name)) throw new TypeError(`FileObject.fromJSON: ${JSON.stringify(name)} cannot name a derivative`)
+        file.derivatives[name] = FileObject.fromJSON(derivative)
+      }
+    }
     return file
   }
 
@@ -294,6 +344,7 @@ export class FileObject {
     if (this.backend === '') {
       throw new TypeError(`FileObject "${this.filename}": no backend; pass { backend } or use a @StoredObjectColumn`)
     }
+    assertDerivativeSpecs(opts.derivatives, `FileObject "${this.filename}".save`)
     const store = this.store
     const tally = new ChecksumTally()
     const limit = { maxSize: opts.maxSize, filename: this.filename }
@@ -326,6 +377,7 @@ export class FileObject {
       allowedContentTypes: _allowed,
       maxImageWidth: _width,
       maxImageHeight: _height,
+      derivatives: specs,
       ...putOptions
     } = opts
     let result: PutResult
@@ -340,14 +392,86 @@ export class FileObject {
       throw tally.refusal ?? inspector?.refusal ?? error
     }
     const meta = await store.head(this.key)
+    const before = { size: this.size, checksum: this.checksum, etag: this.etag, version: this.version, lastModified: this.lastModified }
     this.size = tally.size
     this.checksum = tally.digest()
     this.etag = result.etag ?? meta.etag
     this.version = result.version ?? meta.version
     this.lastModified = meta.lastModified
+    if (specs !== undefined && Object.keys(specs).length > 0) {
+      try {
+        // Bytes given in memory are the source as they are; streamed or on-disk content was
+        // read once, by the upload, so the source is the stored object.
+        const source = Buffer.isBuffer(body) ? body : await store.get(this.key).then((got) => got.bytes())
+        this.derivatives = await this.#makeDerivatives(specs, source, putOptions)
+      } catch (error) {
+        // Nothing of a failed save stays: the original goes, as every derivative already did.
+        await deleteQuietly([{ backend: this.backend, key: this.key }], () => {})
+        Object.assign(this, before)
+        throw error
+      }
+    }
     this.#pending = undefined
     this.#keyIsDefault = false
     return this
+  }
+
+  /**
+   * Runs every derivative function of `specs` on `source` and uploads what they return, all at
+   * once; resolves to the derivatives made. When one fails, the others' objects are deleted and
+   * its error (a `DerivativeError`, or the store's error for a failed upload) is thrown.
+   */
+  async #makeDerivatives(
+    specs: DerivativeSpecs,
+    source: Buffer,
+    putOptions: Pick<FileSaveOptions, 'signal' | 'chunkSize' | 'concurrency' | 'cacheControl'>,
+  ): Promise<Record<string, FileObject>> {
+    const names = Object.keys(specs)
+    const outcomes = await Promise.allSettled(names.map((name) => this.#makeDerivative(name, specs[name]!, source, putOptions)))
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected')
+    if (failure !== undefined) {
+      await deleteQuietly(names.map((name) => ({ backend: this.backend, key: derivativeKey(this.key, name) })), () => {})
+      throw failure.reason
+    }
+    const made: Record<string, FileObject> = {}
+    outcomes.forEach((outcome, i) => {
+      const derivative = (outcome as PromiseFulfilledResult<FileObject | undefined>).value
+      if (derivative !== undefined) made[names[i]!] = derivative
+    })
+    return made
+  }
+
+  async #makeDerivative(
+    name: string,
+    generate: DerivativeFunction,
+    source: Buffer,
+    putOptions: Pick<FileSaveOptions, 'signal' | 'chunkSize' | 'concurrency' | 'cacheControl'>,
+  ): Promise<FileObject | undefined> {
+    const fail = (what: string, cause?: unknown) =>
+      new DerivativeError(`stowage: the derivative "${name}" of "${this.filename}" ${what}`, { derivative: name, path: this.key, cause })
+    let output: DerivativeOutput
+    try {
+      output = await generate(source, this)
+    } catch (error) {
+      throw fail(`failed: ${(error as Error)?.message ?? printable(error)}`, error)
+    }
+    const prepared = await prepareDerivative(name, output, this)
+    if (prepared === undefined) return undefined
+    const derivative = new FileObject({
+      backend: this.backend,
+      key: derivativeKey(this.key, name),
+      filename: derivativeFilename(this.filename, name, prepared.ext),
+      contentType: prepared.contentType,
+      content: prepared.body,
+    })
+    const { signal, chunkSize, concurrency, cacheControl } = putOptions
+    try {
+      return await derivative.save({ signal, chunkSize, concurrency, cacheControl })
+    } catch (error) {
+      const cause = prepared.failure.error
+      if (cause === undefined) throw error
+      throw fail(`failed while its stream was read: ${(cause as Error)?.message ?? printable(cause)}`, cause)
+    }
   }
 
   /** The whole content: the pending bytes if not uploaded yet, otherwise read from the store. */
@@ -397,6 +521,8 @@ export class FileObject {
     if (this.version !== undefined) json.version = this.version
     if (this.lastModified !== undefined) json.lastModified = this.lastModified.toISOString()
     if (Object.keys(this.metadata).length > 0) json.metadata = { ...this.metadata }
+    const derivatives = Object.entries(this.derivatives)
+    if (derivatives.length > 0) json.derivatives = Object.fromEntries(derivatives.map(([name, file]) => [name, file.toJSON()]))
     return json
   }
 

@@ -19,7 +19,13 @@ export class KillDocument {
   @Column({ type: 'varchar', length: 40 })
   title!: string
 
-  @StoredObjectColumn({ backend: KILL_BACKEND, nullable: true })
+  // A derivative as cheap as one can be (the first bytes), so every main file puts two objects
+  // in flight: both must be covered by the ledger, the rollbacks and the deletes.
+  @StoredObjectColumn({
+    backend: KILL_BACKEND,
+    nullable: true,
+    derivatives: { head: (source) => ({ content: source.subarray(0, 64), contentType: 'application/octet-stream' }) },
+  })
   file!: FileObject | null
 
   @StoredObjectColumn({ backend: KILL_BACKEND, multiple: true, keyPrefix: 'attachments' })

@@ -1,17 +1,23 @@
 /**
- * A process that saves, replaces and removes rows with files is SIGKILLed at seeded random
- * moments, many times, on PostgreSQL, MariaDB and SQLite (sql.js saved to a file); then
- * `reapLedger({ olderThan: 0 })` runs, and storage and database must agree exactly: every key a
- * row references exists, every object is referenced by a row, and no ledger entry is left.
+ * A process that saves, replaces and removes rows with files (and their derivatives) is
+ * SIGKILLed at seeded random moments, many times, on PostgreSQL, MariaDB and SQLite (sql.js
+ * saved to a file); then `reapLedger({ olderThan: 0 })` runs, and storage and database must
+ * agree exactly: every key a row references exists, every object is referenced by a row, and no
+ * ledger entry is left.
  *
- * STOWAGE_KILL_ROUNDS (kills per database, default 50: 150 kills in all, which fit the suite's
- * time on two shared cores) and STOWAGE_KILL_SEED replay or
- * lengthen a run.
+ * STOWAGE_KILL_ROUNDS (kills per database, default 100: 300 kills in all) and STOWAGE_KILL_SEED
+ * replay or lengthen a run.
+ *
+ * A round's time went mostly to the child's start-up: loading TypeORM and the drivers from
+ * hundreds of files, then opening its DataSource. The child is one CommonJS bundle with them
+ * inlined (a fraction of the load time), and the next child is started while the current one
+ * runs: it loads, then waits for the word to open its DataSource once the current one is dead.
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import type { Readable, Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalStore, storages } from '../../src/index.js'
 import { StoredObjectDataSource, StoredObjectLedger, reapLedger } from '../../src/typeorm/index.js'
@@ -19,7 +25,7 @@ import { bundleLibrary } from '../fixtures/child-process.js'
 import { KILL_BACKEND, KillDocument, killDataSourceOptions, seededRandom, type KillDatabase, type KillTarget } from './kill-entities.js'
 import { MARIADB_URL, POSTGRES_URL, createNamespace, listKeys } from './databases.js'
 
-const ROUNDS = Number(process.env.STOWAGE_KILL_ROUNDS ?? 50)
+const ROUNDS = Number(process.env.STOWAGE_KILL_ROUNDS ?? 100)
 const SEED = Number(process.env.STOWAGE_KILL_SEED ?? 14)
 const CHILD_ENTRY = '__test__/fixtures/kill-child.ts'
 const NAMESPACE = 'stowage_kill'
@@ -40,46 +46,74 @@ async function targetFor(kind: KillDatabase): Promise<KillTarget> {
 
 interface Life {
   ops: number
+  /** From the word to go to `ready`: what start-up was left (sql.js: opening the DataSource). */
+  openedInMs: number | undefined
   exitedOnItsOwn: string | undefined
 }
 
-/**
- * Runs one child until it has finished `afterOps` operations, then `delayMs` more (so the kill
- * lands anywhere within an operation: an upload, a write, a commit, the deletes after it), then
- * SIGKILLs it. Counting operations rather than time keeps the kills spread over the same work
- * on a slow machine as on a fast one.
- */
-function liveAndDie(target: KillTarget, storeDirectory: string, seed: number, afterOps: number, delayMs: number): Promise<Life> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, JSON.stringify(target), storeDirectory, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let killed = false
-    let timer: NodeJS.Timeout | undefined
-    // A child too slow to reach its operation count (a loaded machine) is killed where it is.
-    const failsafe = setTimeout(() => {
-      killed = true
-      proc.kill('SIGKILL')
-    }, 15_000)
-    proc.stdout.setEncoding('utf8').on('data', (text: string) => {
-      stdout += text
-      const done = stdout.match(/^op \d+$/gm)?.length ?? 0
-      if (timer === undefined && stdout.startsWith('ready\n') && done >= afterOps) {
-        timer = setTimeout(() => {
-          killed = true
-          proc.kill('SIGKILL')
-        }, delayMs)
-      }
-    })
-    proc.stderr.setEncoding('utf8').on('data', (text: string) => { stderr += text })
-    proc.on('error', reject)
-    proc.on('close', (code, signal) => {
-      clearTimeout(failsafe)
-      clearTimeout(timer)
-      const ops = stdout.match(/^op \d+$/gm)?.length ?? 0
-      resolve({ ops, exitedOnItsOwn: killed && signal === 'SIGKILL' ? undefined : `code ${code}, signal ${signal}: ${stderr.slice(-2000)}` })
-    })
+/** A child that has been started and is loading, or waiting for the word to go. */
+interface WaitingChild {
+  proc: ChildProcessByStdio<Writable, Readable, Readable>
+  stdout: string
+  stderr: string
+  /** Called on each piece of stdout. */
+  onOutput: (() => void) | undefined
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>
+}
+
+const opsIn = (stdout: string) => stdout.match(/^op \d+$/gm)?.length ?? 0
+
+function startChild(target: KillTarget, storeDirectory: string, seed: number): WaitingChild {
+  const proc = spawn(process.execPath, [child, JSON.stringify(target), storeDirectory, String(seed)], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const waiting: WaitingChild = {
+    proc,
+    stdout: '',
+    stderr: '',
+    onOutput: undefined,
+    closed: new Promise((resolve) => {
+      proc.on('error', (error) => resolve({ code: null, signal: null, error }))
+      proc.on('close', (code, signal) => resolve({ code, signal }))
+    }),
+  }
+  // A child that died before reading the word to go makes the write fail (EPIPE); its exit
+  // says why.
+  proc.stdin.on('error', () => {})
+  proc.stdout.setEncoding('utf8').on('data', (text: string) => {
+    waiting.stdout += text
+    waiting.onOutput?.()
   })
+  proc.stderr.setEncoding('utf8').on('data', (text: string) => { waiting.stderr += text })
+  return waiting
+}
+
+/**
+ * Lets a started child go, waits until it has finished `afterOps` operations, then `delayMs`
+ * more (so the kill lands anywhere within an operation: an upload, a derivative, a write, a
+ * commit, the deletes after it), then SIGKILLs it. Counting operations rather than time keeps
+ * the kills spread over the same work on a slow machine as on a fast one.
+ */
+async function liveAndDie(running: WaitingChild, afterOps: number, delayMs: number): Promise<Life> {
+  let killed = false
+  const kill = () => {
+    killed = true
+    running.proc.kill('SIGKILL')
+  }
+  // A child too slow to reach its operation count (a loaded machine) is killed where it is.
+  const failsafe = setTimeout(kill, 15_000)
+  let timer: NodeJS.Timeout | undefined
+  const went = Date.now()
+  let openedInMs: number | undefined
+  running.onOutput = () => {
+    if (openedInMs === undefined && running.stdout.startsWith('ready\n')) openedInMs = Date.now() - went
+    if (timer === undefined && openedInMs !== undefined && opsIn(running.stdout) >= afterOps) timer = setTimeout(kill, delayMs)
+  }
+  running.proc.stdin.write('go\n')
+  const { code, signal, error } = await running.closed
+  clearTimeout(failsafe)
+  clearTimeout(timer)
+  if (error !== undefined) throw error
+  const exitedOnItsOwn = killed && signal === 'SIGKILL' ? undefined : `code ${code}, signal ${signal}: ${running.stderr.slice(-2000)}`
+  return { ops: opsIn(running.stdout), openedInMs, exitedOnItsOwn }
 }
 
 async function killRepeatedly(kind: KillDatabase): Promise<void> {
@@ -94,21 +128,36 @@ async function killRepeatedly(kind: KillDatabase): Promise<void> {
   await setup.destroy()
 
   let ops = 0
+  const opened: number[] = []
   const started = Date.now()
-  for (let round = 0; round < ROUNDS; round++) {
-    // Most kills land within the first operations, some after many.
-    const afterOps = random() < 0.8 ? Math.floor(random() * 4) : 4 + Math.floor(random() * 12)
-    const life = await liveAndDie(target, storeDirectory, Math.floor(random() * 2 ** 31), afterOps, Math.floor(random() * 60))
-    if (life.exitedOnItsOwn !== undefined) throw new Error(`${kind}: the child ended before its kill (${life.exitedOnItsOwn})`)
-    ops += life.ops
+  const nextChild = () => startChild(target, storeDirectory, Math.floor(random() * 2 ** 31))
+  let next = nextChild()
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      // Most kills land within the first operations, some after many.
+      const afterOps = random() < 0.8 ? Math.floor(random() * 4) : 4 + Math.floor(random() * 12)
+      const delayMs = Math.floor(random() * 60)
+      const current = next
+      // It loads while this one lives; it goes once this one is dead.
+      next = nextChild()
+      const life = await liveAndDie(current, afterOps, delayMs)
+      if (life.exitedOnItsOwn !== undefined) throw new Error(`${kind}: the child ended before its kill (${life.exitedOnItsOwn})`)
+      ops += life.ops
+      if (life.openedInMs !== undefined) opened.push(life.openedInMs)
+    }
+  } finally {
+    // The last one started never goes.
+    next.proc.kill('SIGKILL')
+    await next.closed
   }
   const killedFor = Date.now() - started
-  const turn = checking.then(() => check(kind, target, storeDirectory, ops, killedFor))
+  const openedMs = opened.length === 0 ? 0 : opened.reduce((sum, ms) => sum + ms, 0) / opened.length
+  const turn = checking.then(() => check(kind, target, storeDirectory, ops, killedFor, openedMs))
   checking = turn.catch(() => undefined)
   await turn
 }
 
-async function check(kind: KillDatabase, target: KillTarget, storeDirectory: string, ops: number, killedFor: number): Promise<void> {
+async function check(kind: KillDatabase, target: KillTarget, storeDirectory: string, ops: number, killedFor: number, openedMs: number): Promise<void> {
   const store = new LocalStore(storeDirectory)
   storages.register(KILL_BACKEND, store, { replace: true })
   const dataSource = new StoredObjectDataSource(killDataSourceOptions(target, false))
@@ -121,16 +170,19 @@ async function check(kind: KillDatabase, target: KillTarget, storeDirectory: str
     const again = await reapLedger(dataSource, { olderThan: 0 })
 
     const rows = await dataSource.getRepository(KillDocument).find()
-    const referenced = rows.flatMap((row) => [row.file, ...row.attachments].filter((f) => f !== null).map((f) => f.key)).sort()
+    const files = rows.flatMap((row) => [row.file, ...row.attachments].filter((f) => f !== null))
+    const derivatives = files.flatMap((f) => Object.values(f.derivatives))
+    const referenced = [...files, ...derivatives].map((f) => f.key).sort()
     const objects = await listKeys(store)
     const entriesAfter = await dataSource.getRepository(StoredObjectLedger).count()
 
     console.log(
-      `kill test on ${kind} (seed ${SEED}): ${ROUNDS} kills in ${(killedFor / 1000).toFixed(1)} s, ${ops} operations finished; ` +
+      `kill test on ${kind} (seed ${SEED}): ${ROUNDS} kills in ${(killedFor / 1000).toFixed(1)} s ` +
+        `(${openedMs.toFixed(0)} ms on average from go to ready), ${ops} operations finished; ` +
         `before reaping ${before.length} objects, ${entriesBefore} ledger entries, ${journal.length} journal lines; ` +
         `reapLedger deleted ${report.deletedUploads.length} uncommitted uploads, completed ${report.completedDeletes.length} deletes, ` +
         `settled ${report.settledUploads.length}, failed ${report.failed.length}; ` +
-        `after: ${rows.length} rows referencing ${referenced.length} keys, ${objects.length} objects, ${entriesAfter} ledger entries`,
+        `after: ${rows.length} rows referencing ${referenced.length} keys (${derivatives.length} of them derivatives), ${objects.length} objects, ${entriesAfter} ledger entries`,
     )
     expect(report.failed).toEqual([])
     expect(again.deletedUploads.length + again.completedDeletes.length + again.settledUploads.length).toBe(0)
@@ -141,6 +193,8 @@ async function check(kind: KillDatabase, target: KillTarget, storeDirectory: str
     expect(referenced.filter((key) => !objects.includes(key))).toEqual([])
     expect(objects.filter((key) => !referenced.includes(key))).toEqual([])
     expect(ops).toBeGreaterThan(0)
+    // The derivatives were made and kept: every main file a row holds has its one.
+    expect(derivatives.length).toBe(rows.filter((row) => row.file !== null).length)
   } finally {
     await dataSource.destroy()
   }
@@ -155,7 +209,11 @@ describe('a killed process leaves nothing reapLedger cannot finish', () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-kill-'))
     child = await bundleLibrary('stowage-kill-child', {
       entry: CHILD_ENTRY,
-      external: ['typeorm', 'reflect-metadata', 'pg', 'mysql2', 'sql.js'],
+      format: 'cjs',
+      // TypeORM (a peer) and the drivers are inlined; sql.js loads its .wasm from its own
+      // directory, and pg's optional native binding is not installed.
+      noExternal: ['typeorm'],
+      external: ['sql.js', 'pg-native'],
     })
   })
   afterAll(() => {

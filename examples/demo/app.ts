@@ -9,9 +9,13 @@ import { once } from 'node:events'
 import cliProgress from 'cli-progress'
 import { FileObject, LocalStore, storages } from 'stowage'
 import { StoredObjectDataSource, StoredObjectLedger, reapLedger, sweepOrphans } from 'stowage/typeorm'
+import { loadSharp } from './derivatives.js'
 import { Document } from './entities.js'
 
-const CHART_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg=='
+// A 640x320 bar chart, blue on white: a real PNG (two-colour palette) for the attachments column,
+// whose bytes are checked against image/*, and of which sharp (when installed) makes a thumbnail.
+const CHART_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAoAAAAFAAQMAAAAWA19JAAAABlBMVEX///8rbLBj8+1YAAAACXBIWXMAAAsSAAALEgHS3X78AAAAfUlEQVR42u3MMQ4AIAgEQX7u07W1JJHG3GxJuKmSJEmS5lr7DggEAoFAIBAIBAKBQCAQCAQCgUAgEAgEAoFpYPcRCAQCgUAgEAgEAoHAdLB7AwKBQCAQCAT+Db6MgUAgEAgEAoFAIBAIBAKBQCAQCAQCgUAgEAgEAoHAJPAAdsup+zzONucAAAAASUVORK5CYII='
 
 const MiB = 1024 * 1024
 const BIG_FILE_SIZE = 48 * MiB
@@ -94,6 +98,12 @@ function progressBar(label: string): { onProgress: (p: { loaded: number; total?:
   }
 }
 
+/** The keys the rows reference: every file's own and its derivatives'. */
+function referencedKeys(documents: Document[]): Set<string> {
+  const files = documents.flatMap((d) => [d.file, ...d.attachments]).filter((f): f is FileObject => f != null)
+  return new Set(files.flatMap((f) => [f.key, ...Object.values(f.derivatives).map((derivative) => derivative.key)]))
+}
+
 async function listStorage(): Promise<Array<{ path: string; size: number }>> {
   const objects: Array<{ path: string; size: number }> = []
   for await (const meta of storages.get('documents').list()) objects.push({ path: meta.path, size: meta.size })
@@ -135,7 +145,8 @@ export async function main(root: string): Promise<void> {
     Object.assign(new Document(), {
       title: 'Quarterly report',
       file: new FileObject({ filename: 'Q3 report.pdf', content: Buffer.from('%PDF-1.7\n% quarterly numbers\n%%EOF\n') }),
-      // A real (1x1) PNG: the attachments column checks the bytes against image/* and application/pdf.
+      // A real PNG: the attachments column checks the bytes against image/* and application/pdf,
+      // and makes a thumbnail of it (with sharp).
       attachments: [new FileObject({ filename: 'chart.png', content: Buffer.from(CHART_PNG, 'base64') })],
     }),
   )
@@ -186,8 +197,29 @@ export async function main(root: string): Promise<void> {
       type: d.file?.contentType ?? '-',
       size: d.file?.size !== undefined ? formatBytes(d.file.size) : '-',
       attachments: d.attachments.length,
+      derivatives: [d.file, ...d.attachments].flatMap((f) => (f === null ? [] : Object.keys(f.derivatives))).join(', ') || '-',
     })),
   )
+
+  step('Derivatives, made from the files as they were saved and kept in the column beside them')
+  const sharp = await loadSharp()
+  const chart = (await documents.findOneByOrFail({ id: report.id })).attachments[0]!
+  const thumb = chart.derivatives.thumb
+  if (sharp === undefined) {
+    console.log('   sharp is not installed (it is an optional peer of stowage): no thumbnail was made of chart.png;')
+    console.log('   `npm install sharp` and run the demo again to get one. The excerpts below need no library.')
+  } else if (thumb === undefined) {
+    console.log('   NO THUMBNAIL of chart.png (unexpected: sharp is installed)')
+    process.exitCode = 1
+  } else {
+    const original = await sharp(await chart.getContent()).metadata()
+    const small = await sharp(await thumb.getContent()).metadata()
+    console.log(`   chart.png ${original.width}x${original.height}, ${formatBytes(chart.size!)} -> thumb ${small.width}x${small.height} ${thumb.contentType}, ${formatBytes(thumb.size!)} (made with sharp)`)
+    console.log(`     ${thumb.key}`)
+  }
+  const notesExcerpt = (await documents.findOneByOrFail({ id: notes.id })).file!.derivatives.excerpt!
+  console.log(`   notes.md -> excerpt ${JSON.stringify((await notesExcerpt.getContent()).toString())} (${notesExcerpt.contentType})`)
+  console.log(`     ${notesExcerpt.key}`)
 
   step('Reading the dataset back and checking its checksum')
   const loaded = await documents.findOneByOrFail({ id: dataset.id })
@@ -204,16 +236,18 @@ export async function main(root: string): Promise<void> {
   console.log(`   stored checksum ${loaded.file!.checksum} -> ${matches ? 'MATCH' : 'MISMATCH'}`)
   if (!matches) process.exitCode = 1
 
-  step('Replacing the meeting notes (old object deleted after the commit)')
+  step('Replacing the meeting notes (old object and its excerpt deleted after the commit)')
   const oldNotesKey = notes.file.key
+  const oldExcerptKey = notes.file.derivatives.excerpt!.key
   await dataSource.transaction(async (manager) => {
     notes.file = new FileObject({ filename: 'notes.md', content: '# Monday\n\n- ship the demo\n- celebrate\n' })
     await manager.save(notes)
     const during = (await listStorage()).some((o) => o.path === oldNotesKey)
     console.log(`   inside the transaction, the old object is ${during ? 'still there' : 'GONE (unexpected)'}: ${oldNotesKey}`)
   })
-  const after = (await listStorage()).some((o) => o.path === oldNotesKey)
-  console.log(`   after the commit it is ${after ? 'STILL THERE (unexpected)' : 'deleted'}; new object ${notes.file.key}`)
+  const after = (await listStorage()).some((o) => o.path === oldNotesKey || o.path === oldExcerptKey)
+  console.log(`   after the commit it is ${after ? 'STILL THERE (unexpected)' : 'deleted, and its excerpt too'}; new object ${notes.file.key}`)
+  if (after) process.exitCode = 1
   const reread = await documents.findOneByOrFail({ id: notes.id })
   console.log(`   notes now read: ${JSON.stringify((await reread.file!.getContent()).toString())}`)
 
@@ -254,18 +288,19 @@ export async function main(root: string): Promise<void> {
   }
   dataSource = await open()
   documents = dataSource.getRepository(Document)
-  const rowKeys = new Set((await documents.find()).flatMap((d) => [d.file, ...d.attachments]).filter((f): f is FileObject => f != null).map((f) => f.key))
+  const rowKeys = referencedKeys(await documents.find())
   const strays = (await listStorage()).filter((o) => !rowKeys.has(o.path))
   console.log(`   left behind: ${strays.length} object(s) no row references, ${await dataSource.getRepository(StoredObjectLedger).count()} ledger entry(ies) in the database, the upload's entry in ${databasePath}.stowage-ledger`)
   // At startup, or every few minutes with an olderThan above your longest transaction.
   const reaped = await reapLedger(dataSource, { olderThan: 0 })
   console.log(`   reapLedger: deleted ${reaped.deletedUploads.length} upload(s) whose transaction never committed: ${reaped.deletedUploads.map((o) => o.key).join(', ')}`)
   console.log(`   reapLedger: completed ${reaped.completedDeletes.length} committed delete(s): ${reaped.completedDeletes.map((o) => o.key).join(', ')}${reaped.completedDeletes.some((o) => o.key === meetingKey) ? ' (the meeting notes)' : ''}`)
-  if (reaped.deletedUploads.length !== 1 || reaped.completedDeletes.length !== 1 || reaped.failed.length > 0) process.exitCode = 1
+  // Two of each: the file and its excerpt.
+  if (reaped.deletedUploads.length !== 2 || reaped.completedDeletes.length !== 2 || reaped.failed.length > 0) process.exitCode = 1
 
   step('What is in storage now')
   const finalRows = await documents.find({ order: { id: 'ASC' } })
-  const referenced = new Set(finalRows.flatMap((d) => [d.file, ...d.attachments]).filter((f): f is FileObject => f != null).map((f) => f.key))
+  const referenced = referencedKeys(finalRows)
   const objects = await listStorage()
   table(objects.map((o) => ({ key: o.path, size: formatBytes(o.size), 'referenced by a row': referenced.has(o.path) ? 'yes' : 'NO' })))
   const consistent = objects.length === referenced.size && objects.every((o: { path: string }) => referenced.has(o.path))

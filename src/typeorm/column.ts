@@ -1,4 +1,5 @@
 import { Column, type ColumnOptions, type EntityMetadata } from 'typeorm'
+import { assertDerivativeSpecs, derivativeKey } from '../derivatives.js'
 import { FileObject } from '../file-object.js'
 import { PLACEHOLDER_COLUMN_TYPE } from './column-type.js'
 import { StoredObjectTransformer, type StoredObjectColumnOptions } from './transformer.js'
@@ -16,6 +17,7 @@ export function StoredObjectColumn(options: StoredObjectColumnOptions): Property
   if (typeof options?.backend !== 'string' || options.backend.length === 0) {
     throw new TypeError('@StoredObjectColumn: the "backend" option (a name registered in storages) is required')
   }
+  assertDerivativeSpecs(options.derivatives, '@StoredObjectColumn')
   const columnOptions: ColumnOptions = {
     // A type every driver accepts while metadata is validated; StoredObjectDataSource then switches
     // it to jsonb or json where the driver has one (the driver is unknown while decorating).
@@ -51,4 +53,25 @@ export function storedObjectColumns(metadata: EntityMetadata): StoredObjectColum
 export function filesOf(value: unknown): FileObject[] {
   if (Array.isArray(value)) return value.filter((item): item is FileObject => FileObject.isFileObject(item))
   return FileObject.isFileObject(value) ? [value] : []
+}
+
+/** One object in one store, as the lifecycle tracks it. */
+export interface ObjectOfFile {
+  backend: string
+  key: string
+}
+
+/** The objects a stored file stands for: its own and its derivatives'. */
+export function objectsOf(file: FileObject): ObjectOfFile[] {
+  return [file, ...Object.values(file.derivatives)].map(({ backend, key }) => ({ backend, key }))
+}
+
+/**
+ * The objects saving `file` in a column with `options` may write: its own and, for each of the
+ * column's derivatives, `<key>.derivatives/<name>` (known before the upload, so the ledger and
+ * the rollback can cover them; a derivative function that returns `null` leaves its key unused).
+ */
+export function objectsToUpload(file: FileObject, options: Pick<StoredObjectColumnOptions, 'derivatives'>): ObjectOfFile[] {
+  const own = { backend: file.backend, key: file.key }
+  return [own, ...Object.keys(options.derivatives ?? {}).map((name) => ({ backend: file.backend, key: derivativeKey(file.key, name) }))]
 }

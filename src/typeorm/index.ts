@@ -16,5 +16,15 @@ export { StoredObjectLedger, type LedgerEntryKind } from './ledger-entity.js'
 export { reapLedger, type ReapLedgerOptions, type ReapLedgerReport, type ReapedObject } from './reap.js'
 export { sweepOrphans, type SweepOptions, type SweepReport } from './sweep.js'
 export { FileValidationError, type FileValidationCode, type FileConstraints } from '../file-validation.js'
-export { FileObject, type FileObjectInit, type FileObjectJSON, type FileContent, type FileSaveOptions } from '../file-object.js'
+export {
+  FileObject,
+  type FileObjectInit,
+  type FileObjectJSON,
+  type FileContent,
+  type FileSaveOptions,
+  type DerivativeFunction,
+  type DerivativeSpecs,
+} from '../file-object.js'
+export type { DerivativeContent, DerivativeOutput, DerivativeResult } from '../derivatives.js'
+export { DerivativeError } from '../errors.js'
 export { storages, StorageRegistry } from '../registry.js'

@@ -89,10 +89,10 @@ export class Ledger {
     // The journal's entries are settled by the row itself: reapLedger keeps an entry whose key a
     // row references, and the journal line goes once the commit is on disk (see `committed`).
     if (ids.length === 0 || this.#singleConnection) return
-    const result = await queryRunner.manager.createQueryBuilder().delete().from(this.#target).whereInIds(ids).callListeners(false).execute()
-    if (typeof result.affected === 'number' && result.affected < ids.length) {
+    const missing = await this.#removeInTransaction(queryRunner, ids)
+    if (missing > 0) {
       throw new PreconditionError(
-        `stowage: ${ids.length - result.affected} upload(s) of this write were reaped by reapLedger while in flight ` +
+        `stowage: ${missing} upload(s) of this write were reaped by reapLedger while in flight ` +
           `(its olderThan is shorter than this transaction); the write is refused so no row points at a deleted object`,
       )
     }
@@ -138,9 +138,29 @@ export class Ledger {
   }
 
   async #remove(ids: string[], queryRunner: QueryRunner | undefined): Promise<void> {
+    if (queryRunner !== undefined && !queryRunner.isReleased && queryRunner.isTransactionActive) {
+      await this.#removeInTransaction(queryRunner, ids)
+      return
+    }
     const usable = queryRunner !== undefined && !queryRunner.isReleased
     const builder = usable ? queryRunner.manager.createQueryBuilder() : this.#dataSource.createQueryBuilder()
     await builder.delete().from(this.#target).whereInIds(ids).callListeners(false).execute()
+  }
+
+  /**
+   * Removes the entries `ids` in `queryRunner`'s open transaction, one `id = ?` statement each,
+   * and resolves to how many were already gone. InnoDB locks only the record such a statement
+   * finds, where an `id IN (...)` of several is a range search that locks the gaps between them
+   * too: the transaction's next save, whose entries another connection inserts, would then wait
+   * on those gaps for this very transaction, until a lock wait timeout.
+   */
+  async #removeInTransaction(queryRunner: QueryRunner, ids: string[]): Promise<number> {
+    let missing = 0
+    for (const id of ids) {
+      const result = await queryRunner.manager.createQueryBuilder().delete().from(this.#target).where('id = :id', { id }).callListeners(false).execute()
+      if (result.affected === 0) missing++
+    }
+    return missing
   }
 }
 

@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js'
 import { LEDGER_TABLE, databaseFileOf, isSingleConnection, ledgerMetadata } from './ledger.js'
 import type { StoredObjectLedger } from './ledger-entity.js'
 import { LedgerJournal } from './ledger-journal.js'
-import { deleteQuietly } from './storage-ops.js'
+import { deleteQuietly } from '../delete-quietly.js'
 import { referencedKeys } from './sweep.js'
 import type { StoredRef } from './transaction-frames.js'
 

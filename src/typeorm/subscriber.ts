@@ -15,20 +15,17 @@ import {
   type UpdateEvent,
 } from 'typeorm'
 import type { FileObject } from '../file-object.js'
-import { filesOf, storedObjectColumns, type StoredObjectColumnInfo } from './column.js'
+import { filesOf, objectsOf, objectsToUpload, storedObjectColumns, type StoredObjectColumnInfo } from './column.js'
 import { assertStoredObjectColumnType } from './column-type.js'
 import { ledgerOf } from './ledger.js'
-import { deleteQuietly, sameRef } from './storage-ops.js'
+import { deleteQuietly } from '../delete-quietly.js'
+import { sameRef } from './same-ref.js'
 import { TransactionFrames, type StoredRef } from './transaction-frames.js'
 
 /** What one entity's write did to storage, carried from its before-event to its after-event. */
 interface EntityWrite {
   uploaded: StoredRef[]
   doomed: StoredRef[]
-}
-
-function refOf(file: FileObject): StoredRef {
-  return { backend: file.backend, key: file.key }
 }
 
 function warn(dataSource: DataSource | undefined, message: string): void {
@@ -112,7 +109,7 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
     const row = event.databaseEntity ?? event.entity
     const owner = event.entity ?? event.databaseEntity
     if (columns.length === 0 || row === undefined || owner === undefined) return
-    const doomed = columns.flatMap(({ column }) => filesOf(column.getEntityValue(row)).map(refOf))
+    const doomed = columns.flatMap(({ column }) => filesOf(column.getEntityValue(row)).flatMap(objectsOf))
     if (doomed.length > 0) this.#writes.set(owner, { uploaded: [], doomed })
   }
 
@@ -193,10 +190,11 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
         if (file.hasPendingContent) pending.push({ file, info })
       }
       if (previous !== undefined) {
-        const kept = files.map(refOf)
+        // An object stays when the new value still has it: a kept file and its derivatives, or
+        // a new upload (and its derivatives) to the same key.
+        const kept = files.flatMap((file) => (file.hasPendingContent ? objectsToUpload(file, options) : objectsOf(file)))
         for (const old of filesOf(column.getEntityValue(previous))) {
-          const ref = refOf(old)
-          if (!kept.some((k) => sameRef(k, ref))) doomed.push(ref)
+          for (const ref of objectsOf(old)) if (!kept.some((k) => sameRef(k, ref))) doomed.push(ref)
         }
       }
     }
@@ -209,15 +207,16 @@ export class StoredObjectSubscriber implements EntitySubscriberInterface<ObjectL
     const dataSource = queryRunner.dataSource
     const ledger = ledgerOf(dataSource)
     const frame = this.#frames.current(queryRunner)
-    // A file's backend and key are known before its upload: the ledger records them first, and
-    // the rollback deletes every key it may have reached (a missing one is no error).
-    const refs = pending.map(({ file }) => refOf(file))
+    // A file's backend and key, and so its derivatives' keys, are known before its upload: the
+    // ledger records them first, and the rollback deletes every key it may have reached (a
+    // missing one is no error).
+    const refs: StoredRef[] = pending.flatMap(({ file, info }) => objectsToUpload(file, info.options))
     if (ledger !== undefined) await ledger.recordUploads(refs)
     if (frame !== undefined) frame.uploaded.push(...refs)
     const outcomes = await Promise.allSettled(
       pending.map(({ file, info }) => {
-        const { maxSize, allowedContentTypes, maxImageWidth, maxImageHeight } = info.options
-        return file.save({ maxSize, allowedContentTypes, maxImageWidth, maxImageHeight })
+        const { maxSize, allowedContentTypes, maxImageWidth, maxImageHeight, derivatives } = info.options
+        return file.save({ maxSize, allowedContentTypes, maxImageWidth, maxImageHeight, derivatives })
       }),
     )
     const uploaded = refs

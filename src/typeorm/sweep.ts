@@ -2,7 +2,7 @@ import type { DataSource, ObjectLiteral } from 'typeorm'
 import type { ObjectMeta } from '../index.js'
 import { RESERVED_PREFIX } from '../direct-upload/pending.js'
 import { storages } from '../registry.js'
-import { filesOf, storedObjectColumns } from './column.js'
+import { filesOf, objectsOf, storedObjectColumns } from './column.js'
 
 /** Options of {@link sweepOrphans}. */
 export interface SweepOptions {
@@ -38,8 +38,8 @@ export interface SweepReport {
 }
 
 /**
- * The keys every row of every entity of `dataSource` references through a stored-object column
- * (soft-deleted rows included, views left out), by backend.
+ * The keys every row of every entity of `dataSource` references through a stored-object column,
+ * its files' derivatives included (soft-deleted rows included, views left out), by backend.
  */
 export async function referencedKeys(dataSource: DataSource, batchSize = 1000): Promise<Map<string, Set<string>>> {
   const keys = new Map<string, Set<string>>()
@@ -61,10 +61,10 @@ export async function referencedKeys(dataSource: DataSource, batchSize = 1000): 
       })
       for (const row of rows) {
         for (const { column } of columns) {
-          for (const file of filesOf(column.getEntityValue(row))) {
-            let ofBackend = keys.get(file.backend)
-            if (ofBackend === undefined) keys.set(file.backend, (ofBackend = new Set()))
-            ofBackend.add(file.key)
+          for (const object of filesOf(column.getEntityValue(row)).flatMap(objectsOf)) {
+            let ofBackend = keys.get(object.backend)
+            if (ofBackend === undefined) keys.set(object.backend, (ofBackend = new Set()))
+            ofBackend.add(object.key)
           }
         }
       }

@@ -1,5 +1,5 @@
 import type { ValueTransformer } from 'typeorm'
-import { FileObject, type FileObjectJSON } from '../file-object.js'
+import { FileObject, type DerivativeSpecs, type FileObjectJSON } from '../file-object.js'
 import type { FileConstraints } from '../file-validation.js'
 
 /** Options of `@StoredObjectColumn`. */
@@ -16,6 +16,13 @@ export interface StoredObjectColumnOptions extends FileConstraints {
   name?: string
   /** A comment on the column. */
   comment?: string
+  /**
+   * Files to make from every new file of the column when its row is saved, by name:
+   * `{ thumb: (source) => sharp(source).resize(256).webp() }`. Each is uploaded beside the
+   * original (`<key>.derivatives/<name>`) within the row's lifecycle, kept in the column's JSON,
+   * and loaded as `file.derivatives.<name>`. See docs/typeorm.md, "Derivatives".
+   */
+  derivatives?: DerivativeSpecs
 }
 
 /**

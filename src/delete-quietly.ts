@@ -1,23 +1,23 @@
-import { storages } from '../registry.js'
-import type { StoredRef } from './transaction-frames.js'
+import { storages } from './registry.js'
+
+/** One object in one store: its `storages` name and key. */
+export interface ObjectRef {
+  backend: string
+  key: string
+}
 
 function isNotFound(error: unknown): boolean {
   return (error as { code?: string } | undefined)?.code === 'NOT_FOUND'
 }
 
-/** Two refs name the same object. */
-export function sameRef(a: StoredRef, b: StoredRef): boolean {
-  return a.backend === b.backend && a.key === b.key
-}
-
 /**
  * Deletes `refs`, one batch per store, and resolves to the refs that are now gone. Never throws:
- * by the time this runs the database has already committed or rolled back, so a failure can
- * only be reported (and left to `reapLedger` or `sweepOrphans`). Objects already gone count as
- * deleted.
+ * it runs where the outcome is already decided (a transaction committed or rolled back, a save
+ * failed), so a failure can only be reported (and left to `reapLedger` or `sweepOrphans`).
+ * Objects already gone count as deleted.
  */
-export async function deleteQuietly(refs: StoredRef[], report: (message: string) => void): Promise<StoredRef[]> {
-  const gone: StoredRef[] = []
+export async function deleteQuietly<Ref extends ObjectRef>(refs: Ref[], report: (message: string) => void): Promise<Ref[]> {
+  const gone: Ref[] = []
   const byBackend = new Map<string, Set<string>>()
   for (const ref of refs) {
     if (!byBackend.has(ref.backend)) byBackend.set(ref.backend, new Set())

@@ -1,0 +1,3 @@
+import { describeDerivatives } from './derivatives.js'
+
+describeDerivatives('postgres')
