@@ -12,25 +12,26 @@
 //!
 //! Why this exists, measured: `bench/runtime-comparison.mjs` runs the same futures through
 //! napi-rs's own machinery (`runtime/comparison.rs`, cargo feature `runtime-comparison`) in
-//! one process, interleaved. Two runs on 2 shared cores under a load average of 22-25
-//! (profiling build, 2000 × 16 KiB at c64, median of 5 rounds), ops/s of ours against
-//! `async fn` / `AsyncTask` / a `ThreadsafeFunction` callback:
+//! one process, interleaved round by round. On a quiet machine (load average 1.2 before, 3.2
+//! after; release build with the feature, 5000 × 16 KiB at c64, median of 7 rounds), ops/s of
+//! ours against `async fn` / `AsyncTask` / a `ThreadsafeFunction` callback per call:
 //!
-//! | row | run 1 | run 2 |
-//! | --- | --- | --- |
-//! | memory head | 30953 vs 29579 / 44950 / 14725 | 116166 vs 33691 / 40323 / 39798 |
-//! | memory get | 10643 vs 11190 / 14668 / 20426 | 12329 vs 6963 / 21202 / 22960 |
-//! | memory put | 21269 vs 11805 / 9060 / 33961 | 24180 vs 43764 / 42172 / 46159 |
-//! | S3 head | 2236 vs 1940 / 1805 / 1783 | 1908 vs 1634 / 2954 / 1793 |
-//! | S3 get | 1519 vs 1282 / 1585 / 1599 | 1812 vs 1689 / 2363 / 1553 |
-//! | S3 put | 1503 vs 1306 / 1925 / 1836 | 1481 vs 1613 / 2278 / 1557 |
+//! | row | ours | async fn | AsyncTask | tsfn |
+//! | --- | ---: | ---: | ---: | ---: |
+//! | memory head | 199394 | 156447 | 65940 | 165635 |
+//! | memory get | 88380 | 57571 | 60041 | 65838 |
+//! | memory put | 143434 | 129138 | 197810 | 141974 |
+//! | S3 head | 11373 | 10403 | 9030 | 11701 |
+//! | S3 get | 9448 | 9645 | 7316 | 8707 |
+//! | S3 put | 9084 | 7870 | 6741 | 8774 |
 //!
-//! Ours beat `async fn` on 9 of 12 cells, but no variant won every row. At this load the
-//! two runs disagree by up to 3.7× on one cell, which is more than most of the gaps, so the
-//! runs settle nothing either way. Two things are visible all the same. Polling inline does
-//! a MemoryStore's copying on the JavaScript thread, and the variants that move it to
-//! another thread won memory put and get in run 2. `AsyncTask` won most S3 cells in run 2.
-//! Measure again on a quiet machine before keeping or dropping this module.
+//! Ours wins 14 of the 18 cells: by 1.1-3× on the MemoryStore rows (settling on the spot,
+//! with no thread involved) and by up to 1.35× on S3. It loses memory put to `AsyncTask`
+//! (0.73×: polling inline does a MemoryStore's copying on the JavaScript thread, where
+//! `AsyncTask` moves it to libuv's pool), and S3 head and get to a callback and to `async fn`
+//! by 3% and 2%, which is within the rounds' spread. So it stays. (Measured 2026-12-01;
+//! under a load average of 22-25 an earlier pair of runs disagreed with each other by up to
+//! 3.7× on one cell and settled nothing.)
 //!
 //! An environment can go away with operations in flight: `worker.terminate()` (test runners
 //! do it all the time) stops a worker's JavaScript at once, and its loop may still deliver
