@@ -7,13 +7,10 @@
 //! panic guard, cancellation), `backends/` (one builder per backend), and the key rules,
 //! errors, metadata and redaction beside them.
 
-/// mimalloc instead of the system allocator, for everything the addon allocates. A small
-/// S3 request allocates a few hundred times across the runtime's threads (headers, URLs,
-/// the signature, body chunks); under glibc's malloc that was a tenth of the client's CPU
-/// (`perf` on the bench's small gets: `_int_malloc`, `_int_free`, `malloc_consolidate`),
-/// and mimalloc's per-thread pages cut it (bench/: the small S3 rows).
+/// mimalloc for small blocks, the system allocator for large ones (`runtime/allocator.rs`
+/// says why, with the measurements).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: runtime::allocator::SplitAllocator = runtime::allocator::SplitAllocator;
 
 // `store` first: the `#[napi] impl NativeStore` blocks elsewhere need its struct.
 mod store;

@@ -1,6 +1,7 @@
 //! How native work runs and settles its JavaScript promise: the promise queue, the file
-//! threads, the panic guard and cancellation.
+//! threads, the panic guard and cancellation; and the allocator all of it allocates with.
 
+pub mod allocator;
 pub mod cancel;
 #[cfg(feature = "runtime-comparison")]
 pub mod comparison;
