@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Either, PromiseRaw, ToNapiValue};
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::Env;
 
 use napi_derive::napi;
@@ -16,10 +16,10 @@ use object_store::ObjectStore;
 
 use crate::backends::local::confine::LocalRoot;
 use crate::capabilities::Capabilities;
-use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::error::{StorageFailure, StorageResult};
 use crate::key::{check_local_file_name, parse_key};
 use crate::redact::redact;
-use crate::runtime::promise::{now_or_promise, promise};
+use crate::runtime::promise::promise;
 use crate::sign::s3::S3Signer;
 use crate::sign::UrlSigner;
 use crate::upload::part_size::PartLimits;
@@ -77,22 +77,6 @@ impl NativeStore {
         F: Future<Output = StorageResult<T>> + Send + 'static,
     {
         promise(env, self.inner.in_process, op)
-    }
-
-    /// As [`Self::run`], for operations that usually finish without waiting whatever the
-    /// store (signing with a credential at hand): polled once here first; one that finishes
-    /// returns its value (or throws its failure), one that must wait returns a promise and
-    /// goes on on the runtime (`now_or_promise`). Panics are guarded alike.
-    pub(crate) fn run_now_or_later<'env, T, F>(
-        &self,
-        env: &'env Env,
-        op: F,
-    ) -> napi::Result<Either<T, PromiseRaw<'env, T>>, ErrorCode>
-    where
-        T: ToNapiValue + Send + 'static,
-        F: Future<Output = StorageResult<T>> + Send + 'static,
-    {
-        now_or_promise(env, op)
     }
 }
 

@@ -8,6 +8,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
+use crate::runtime::promise::now_or_promise;
 use crate::sign::SignRequest;
 use crate::store::{NativeStore, StoreInner};
 
@@ -166,7 +167,7 @@ impl NativeStore {
         options: Option<SignOptions>,
     ) -> napi::Result<Either<String, PromiseRaw<'env, String>>, ErrorCode> {
         let inner = self.inner.clone();
-        self.run_now_or_later(env, async move {
+        now_or_promise(env, async move {
             let request = SignRequest::from_options(&method_name, options)?;
             let signer = inner.signer()?;
             let path = inner.signing_path(&path)?;
@@ -196,7 +197,7 @@ impl NativeStore {
             signer.sign_urls(&paths, &request).await
         };
         if inline {
-            self.run_now_or_later(env, op)
+            now_or_promise(env, op)
         } else {
             Ok(Either::B(self.run(env, op).map_err(StorageFailure::from)?))
         }

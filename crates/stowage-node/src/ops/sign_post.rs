@@ -8,6 +8,7 @@ use napi_derive::napi;
 
 use crate::error::{ErrorCode, StorageFailure};
 use crate::ops::sign::{byte_count, expiry, header_value};
+use crate::runtime::promise::now_or_promise;
 use crate::sign::PostRequest;
 use crate::store::NativeStore;
 
@@ -47,7 +48,7 @@ impl NativeStore {
         options: SignPostOptions,
     ) -> napi::Result<Either<SignedPostForm, PromiseRaw<'env, SignedPostForm>>, ErrorCode> {
         let inner = self.inner.clone();
-        self.run_now_or_later(env, async move {
+        now_or_promise(env, async move {
             let signer = inner.signer()?;
             if !inner.capabilities.sign_post {
                 return Err(StorageFailure::not_supported(format!(

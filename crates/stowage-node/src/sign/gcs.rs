@@ -414,6 +414,20 @@ mod tests {
     }
 
     /// object_store's store, signing with the same account (its own parse of the key).
+    /// object_store's GCS signer and ours, for the same bucket, account and key.
+    fn signer_pair() -> (object_store::gcp::GoogleCloudStorage, GcsUrlSigner) {
+        let pem = pem();
+        let theirs = object_store_gcs(&pem, "http://127.0.0.1:4443");
+        let ours = GcsUrlSigner::new(
+            "http://127.0.0.1:4443",
+            "bucket",
+            EMAIL,
+            GcsRsaKey::from_pem(&pem).unwrap(),
+        )
+        .unwrap();
+        (theirs, ours)
+    }
+
     fn object_store_gcs(pem: &str, base_url: &str) -> object_store::gcp::GoogleCloudStorage {
         let account = serde_json::json!({
             "private_key": pem,
@@ -438,15 +452,7 @@ mod tests {
 
     #[tokio::test]
     async fn urls_are_byte_identical_to_object_store() {
-        let pem = pem();
-        let theirs = object_store_gcs(&pem, "http://127.0.0.1:4443");
-        let ours = GcsUrlSigner::new(
-            "http://127.0.0.1:4443",
-            "bucket",
-            EMAIL,
-            GcsRsaKey::from_pem(&pem).unwrap(),
-        )
-        .unwrap();
+        let (theirs, ours) = signer_pair();
         let keys = [
             "a.txt",
             "dir/sub/file name+ü.txt",
@@ -541,42 +547,8 @@ mod tests {
     #[tokio::test]
     #[ignore]
     async fn speed_against_object_store() {
-        let pem = pem();
-        let theirs = object_store_gcs(&pem, "http://127.0.0.1:4443");
-        let ours = GcsUrlSigner::new(
-            "http://127.0.0.1:4443",
-            "bucket",
-            EMAIL,
-            GcsRsaKey::from_pem(&pem).unwrap(),
-        )
-        .unwrap();
-        let n = 2_000;
-        let paths: Vec<Path> = (0..n)
-            .map(|i| Path::from(format!("bench/{i}.bin")))
-            .collect();
-        let request = SignRequest::new(Method::GET, Duration::from_secs(600));
-        for round in 0..3 {
-            let started = std::time::Instant::now();
-            for path in &paths {
-                std::hint::black_box(
-                    theirs
-                        .signed_url(Method::GET, path, Duration::from_secs(600))
-                        .await
-                        .unwrap(),
-                );
-            }
-            let object_store = started.elapsed();
-            let started = std::time::Instant::now();
-            for path in &paths {
-                std::hint::black_box(ours.sign_url(path, &request).await.unwrap());
-            }
-            let own = started.elapsed();
-            println!(
-                "gcs round {round}: object_store {:.1} µs/URL, ours {:.1} µs/URL ({:.2}x)",
-                object_store.as_secs_f64() * 1e6 / n as f64,
-                own.as_secs_f64() * 1e6 / n as f64,
-                object_store.as_secs_f64() / own.as_secs_f64()
-            );
-        }
+        let (theirs, ours) = signer_pair();
+        crate::sign::speed_check::print_speed_against_object_store("gcs", &theirs, &ours, 2_000)
+            .await;
     }
 }

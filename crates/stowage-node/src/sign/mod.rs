@@ -9,6 +9,8 @@ pub mod encode;
 pub mod gcs;
 pub mod object_store_signer;
 pub mod s3;
+#[cfg(test)]
+mod speed_check;
 
 use std::time::Duration;
 

@@ -7,6 +7,7 @@ use napi_derive::napi;
 
 use crate::error::{ErrorCode, StorageResult};
 use crate::ops::sign::expiry;
+use crate::runtime::promise::now_or_promise;
 use crate::sign::SignRequest;
 use crate::store::NativeStore;
 
@@ -35,7 +36,7 @@ impl NativeStore {
         options: Option<SignUploadPartsOptions>,
     ) -> napi::Result<Either<Vec<String>, PromiseRaw<'env, Vec<String>>>, ErrorCode> {
         let inner = self.inner.clone();
-        self.run_now_or_later(env, async move {
+        now_or_promise(env, async move {
             let (multipart, path) = inner.presigned_upload(&path)?;
             let id = check_upload_id(&upload_id)?;
             let numbers = part_numbers
