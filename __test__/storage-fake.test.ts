@@ -1,9 +1,10 @@
 import { AssertionError } from 'node:assert'
-import { Entity, PrimaryGeneratedColumn, type DataSource } from 'typeorm'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Entity, PrimaryGeneratedColumn } from 'typeorm'
+import { describe, expect, it } from 'vitest'
 import { ConfigError, FileObject, MemoryStore, storages } from '../src/index.js'
 import { StoredObjectColumn } from '../src/typeorm/index.js'
-import { listKeys, openDataSource } from './typeorm/databases.js'
+import { listKeys } from './typeorm/databases.js'
+import { useStoredObjectSuite } from './typeorm/stored-object-suite.js'
 
 const backend = 'fake-test'
 
@@ -18,18 +19,14 @@ class Photo {
 
 describe('storages.fake', () => {
   const real = new MemoryStore()
-  let dataSource: DataSource
-
-  beforeAll(async () => {
-    storages.register(backend, real, { replace: true })
-    dataSource = await openDataSource('sqlite', 'stowage_fake', [Photo])
-  })
-  afterAll(async () => {
-    await dataSource?.destroy()
-    storages.unregister(backend)
-  })
-  afterEach(() => {
-    storages.register(backend, real, { replace: true })
+  // The same store for every test, registered again before each: a test may leave a fake (or
+  // another store) in its place.
+  const ctx = useStoredObjectSuite({
+    driver: 'sqlite',
+    database: 'stowage_fake',
+    entities: [Photo],
+    backend,
+    store: () => real,
   })
 
   it('swaps the store for an empty MemoryStore that FileObjects use, and restore() brings the original back', async () => {
@@ -71,7 +68,7 @@ describe('storages.fake', () => {
 
   it('serves the @StoredObjectColumns of entities while it is in place', async () => {
     const fake = storages.fake(backend)
-    const photos = dataSource.getRepository(Photo)
+    const photos = ctx.dataSource.getRepository(Photo)
     const saved = await photos.save(Object.assign(new Photo(), { file: new FileObject({ filename: 'p.txt', content: 'photo' }) }))
     const key = saved.file.key
     await fake.assertExists(key)

@@ -1,9 +1,10 @@
-import { Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { FileObject, MemoryStore, storages, type ObjectStore } from '../../src/index.js'
+import { Entity, PrimaryGeneratedColumn } from 'typeorm'
+import { describe, expect, it } from 'vitest'
+import { FileObject } from '../../src/index.js'
 import { FileValidationError, StoredObjectColumn, StoredObjectTransformer, storedObjectColumnType } from '../../src/typeorm/index.js'
 import { png } from '../fixtures/images.js'
 import { listKeys, openDataSource, type DatabaseKind } from './databases.js'
+import { useStoredObjectSuite } from './stored-object-suite.js'
 
 const backend = 'column-test'
 
@@ -21,28 +22,18 @@ class Avatar {
 }
 
 describe('StoredObjectColumn on SQLite', () => {
-  let dataSource: DataSource
-  let avatars: Repository<Avatar>
-  let store: ObjectStore
-
-  beforeAll(async () => {
-    dataSource = await openDataSource('sqlite', 'stowage_column', [Avatar])
-    avatars = dataSource.getRepository(Avatar)
-  })
-  afterAll(async () => {
-    await dataSource?.destroy()
-    storages.unregister(backend)
-  })
-  beforeEach(async () => {
-    store = new MemoryStore()
-    storages.register(backend, store, { replace: true })
-    await avatars.clear()
+  const ctx = useStoredObjectSuite({
+    driver: 'sqlite',
+    database: 'stowage_column',
+    entities: [Avatar],
+    backend,
+    repositories: { avatars: Avatar },
   })
 
   it('stores the metadata as JSON text, never the bytes', async () => {
     const bytes = png(2, 2)
-    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'a.png', content: bytes }) }))
-    const [row] = await dataSource.query<Array<{ image: unknown; extras: string }>>('SELECT image, extras FROM column_avatar WHERE id = ?', [saved.id])
+    const saved = await ctx.avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'a.png', content: bytes }) }))
+    const [row] = await ctx.dataSource.query<Array<{ image: unknown; extras: string }>>('SELECT image, extras FROM column_avatar WHERE id = ?', [saved.id])
     expect(typeof row!.image).toBe('string')
     const json = JSON.parse(row!.image as string) as Record<string, unknown>
     expect(json).toMatchObject({ backend, key: saved.image.key, filename: 'a.png', contentType: 'image/png', size: bytes.length })
@@ -57,22 +48,22 @@ describe('StoredObjectColumn on SQLite', () => {
       image: new FileObject({ filename: 'ok.png', content: png(1, 1) }),
       extras: [new FileObject({ filename: 'big.bin', content: Buffer.alloc(21) })],
     })
-    const error = await avatars.save(avatar).catch((e: unknown) => e)
+    const error = await ctx.avatars.save(avatar).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(FileValidationError)
     expect((error as FileValidationError).code).toBe('FILE_TOO_LARGE')
     expect((error as Error).message).toMatch(/big\.bin.*21 bytes exceeds maxSize of 20/)
-    expect(await listKeys(store)).toEqual([])
-    expect(await avatars.count()).toBe(0)
+    expect(await listKeys(ctx.store)).toEqual([])
+    expect(await ctx.avatars.count()).toBe(0)
   })
 
   it('refuses a content type outside allowedContentTypes before uploading anything', async () => {
     const avatar = Object.assign(new Avatar(), { image: new FileObject({ filename: 'notes.txt', content: 'hi' }) })
-    const error = await avatars.save(avatar).catch((e: unknown) => e)
+    const error = await ctx.avatars.save(avatar).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(FileValidationError)
     expect((error as FileValidationError).code).toBe('CONTENT_TYPE_NOT_ALLOWED')
     expect((error as Error).message).toMatch(/text\/plain.*not allowed.*image\/\*/)
-    expect(await listKeys(store)).toEqual([])
-    expect(await avatars.count()).toBe(0)
+    expect(await listKeys(ctx.store)).toEqual([])
+    expect(await ctx.avatars.count()).toBe(0)
   })
 
   it('aborts a stream that grows past maxSize and leaves nothing behind', async () => {
@@ -80,15 +71,15 @@ describe('StoredObjectColumn on SQLite', () => {
       for (let i = 0; i < 5; i++) yield Buffer.alloc(300)
     }
     const avatar = Object.assign(new Avatar(), { image: new FileObject({ filename: 'stream.png', content: tooMuch() }) })
-    await expect(avatars.save(avatar)).rejects.toThrow(FileValidationError)
-    expect(await listKeys(store)).toEqual([])
-    expect(await avatars.count()).toBe(0)
+    await expect(ctx.avatars.save(avatar)).rejects.toThrow(FileValidationError)
+    expect(await listKeys(ctx.store)).toEqual([])
+    expect(await ctx.avatars.count()).toBe(0)
   })
 
   it('fills in the backend of a FileObject made without one', async () => {
-    const saved = await avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'x.png', content: png(1, 1) }) }))
+    const saved = await ctx.avatars.save(Object.assign(new Avatar(), { image: new FileObject({ filename: 'x.png', content: png(1, 1) }) }))
     expect(saved.image.backend).toBe(backend)
-    expect((await avatars.findOneByOrFail({ id: saved.id })).image!.backend).toBe(backend)
+    expect((await ctx.avatars.findOneByOrFail({ id: saved.id })).image!.backend).toBe(backend)
   })
 })
 

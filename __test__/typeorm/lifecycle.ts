@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
-import { Column, Entity, PrimaryGeneratedColumn, type DataSource, type Repository } from 'typeorm'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { FileObject, MemoryStore, storages, type ObjectStore } from '../../src/index.js'
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FileObject } from '../../src/index.js'
 import { StoredObjectColumn, StoredObjectLedger } from '../../src/typeorm/index.js'
-import { listKeys, openDataSource, type DatabaseKind } from './databases.js'
+import { listKeys, type DatabaseKind } from './databases.js'
+import { useStoredObjectSuite } from './stored-object-suite.js'
 
 function sha256(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`
@@ -41,39 +42,25 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
   }
 
   describe(`TypeORM lifecycle on ${kind}${ledger ? ', with the ledger' : ''}`, () => {
-    let dataSource: DataSource
-    let store: ObjectStore
-    let documents: Repository<Document>
-
-    const stored = () => listKeys(store)
-    const reload = (id: number) => documents.findOneByOrFail({ id })
-
-    beforeAll(async () => {
-      dataSource = ledger
-        ? await openDataSource(kind, 'stowage_lifecycle_ledger', [Document, StoredObjectLedger])
-        : await openDataSource(kind, 'stowage_lifecycle', [Document])
-      documents = dataSource.getRepository(Document)
+    const ctx = useStoredObjectSuite({
+      driver: kind,
+      database: ledger ? 'stowage_lifecycle_ledger' : 'stowage_lifecycle',
+      entities: ledger ? [Document, StoredObjectLedger] : [Document],
+      backend,
+      repositories: { documents: Document },
     })
 
-    afterAll(async () => {
-      await dataSource?.destroy()
-      storages.unregister(backend)
-    })
+    const stored = () => listKeys(ctx.store)
+    const reload = (id: number) => ctx.documents.findOneByOrFail({ id })
 
     // With the ledger, every rule also leaves it empty: each upload committed or deleted, each
     // delete done.
     afterEach(async () => {
-      if (ledger) expect(await dataSource.getRepository(StoredObjectLedger).find()).toEqual([])
-    })
-
-    beforeEach(async () => {
-      store = new MemoryStore()
-      storages.register(backend, store, { replace: true })
-      await documents.clear()
+      if (ledger) expect(await ctx.dataSource.getRepository(StoredObjectLedger).find()).toEqual([])
     })
 
     it('uploads a file on create and keeps its filename, type and checksum through the database', async () => {
-      const saved = await documents.save(newDocument('create', { file: file('report.pdf', 'pdf bytes') }))
+      const saved = await ctx.documents.save(newDocument('create', { file: file('report.pdf', 'pdf bytes') }))
       const keys = await stored()
       expect(keys).toHaveLength(1)
       expect(keys[0]).toBe(saved.file!.key)
@@ -91,8 +78,8 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
     })
 
     it('gives two uploads of the same filename different keys', async () => {
-      const a = await documents.save(newDocument('a', { file: file('report.pdf', 'one') }))
-      const b = await documents.save(newDocument('b', { file: file('report.pdf', 'two') }))
+      const a = await ctx.documents.save(newDocument('a', { file: file('report.pdf', 'one') }))
+      const b = await ctx.documents.save(newDocument('b', { file: file('report.pdf', 'two') }))
       expect(a.file!.key).not.toBe(b.file!.key)
       expect(await stored()).toEqual([a.file!.key, b.file!.key].sort())
       expect((await (await reload(a.id)).file!.getContent()).toString()).toBe('one')
@@ -101,7 +88,7 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
 
     it('uploads a streamed file', async () => {
       const chunks = [Buffer.from('streamed '), Buffer.from('content')]
-      const saved = await documents.save(
+      const saved = await ctx.documents.save(
         newDocument('stream', { file: new FileObject({ filename: 'notes.txt', content: Readable.from(chunks) }) }),
       )
       expect(await stored()).toEqual([saved.file!.key])
@@ -111,10 +98,10 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
     })
 
     it('deletes the replaced object only after the transaction commits', async () => {
-      const doc = await documents.save(newDocument('replace', { file: file('v1.txt') }))
+      const doc = await ctx.documents.save(newDocument('replace', { file: file('v1.txt') }))
       const oldKey = doc.file!.key
       let newKey = ''
-      await dataSource.transaction(async (manager) => {
+      await ctx.dataSource.transaction(async (manager) => {
         doc.file = file('v2.txt')
         await manager.save(doc)
         newKey = doc.file.key
@@ -127,64 +114,64 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
     })
 
     it('replaces a file on a row loaded from the database', async () => {
-      const { id } = await documents.save(newDocument('reload', { file: file('v1.txt') }))
+      const { id } = await ctx.documents.save(newDocument('reload', { file: file('v1.txt') }))
       const loaded = await reload(id)
       const oldKey = loaded.file!.key
       loaded.file = file('v2.txt')
-      await documents.save(loaded)
+      await ctx.documents.save(loaded)
       expect(await stored()).toEqual([loaded.file.key])
       expect(await stored()).not.toContain(oldKey)
     })
 
     it('deletes the object when the column is set to null', async () => {
-      const doc = await documents.save(newDocument('null', { file: file('gone.txt') }))
+      const doc = await ctx.documents.save(newDocument('null', { file: file('gone.txt') }))
       doc.file = null
-      await documents.save(doc)
+      await ctx.documents.save(doc)
       expect(await stored()).toEqual([])
       expect((await reload(doc.id)).file).toBeNull()
     })
 
     it('deletes every object of a removed row', async () => {
-      const doc = await documents.save(
+      const doc = await ctx.documents.save(
         newDocument('remove', { file: file('main.txt'), attachments: [file('a.txt'), file('b.txt')] }),
       )
       expect(await stored()).toHaveLength(3)
-      await documents.remove(doc)
+      await ctx.documents.remove(doc)
       expect(await stored()).toEqual([])
-      expect(await documents.count()).toBe(0)
+      expect(await ctx.documents.count()).toBe(0)
     })
 
     it('saves adds to and removes from a multiple column, in place or by reassignment', async () => {
-      const doc = await documents.save(newDocument('multiple', { attachments: [file('a.txt'), file('b.txt')] }))
+      const doc = await ctx.documents.save(newDocument('multiple', { attachments: [file('a.txt'), file('b.txt')] }))
       const [a, b] = doc.attachments.map((f) => f.key)
       expect(await stored()).toEqual([a, b].sort())
       expect(a).toMatch(/^attachments\//)
 
       doc.attachments.push(file('c.txt'))
-      await documents.save(doc)
+      await ctx.documents.save(doc)
       const c = doc.attachments[2]!.key
       expect(await stored()).toEqual([a, b, c].sort())
       expect((await reload(doc.id)).attachments.map((f) => f.filename)).toEqual(['a.txt', 'b.txt', 'c.txt'])
 
       doc.attachments.splice(0, 1)
-      await documents.save(doc)
+      await ctx.documents.save(doc)
       expect(await stored()).toEqual([b, c].sort())
       expect((await reload(doc.id)).attachments.map((f) => f.key)).toEqual([b, c])
 
       const loaded = await reload(doc.id)
       loaded.attachments = [loaded.attachments[1]!, file('d.txt')]
-      await documents.save(loaded)
+      await ctx.documents.save(loaded)
       const d = loaded.attachments[1]!.key
       expect(await stored()).toEqual([c, d].sort())
       expect((await reload(doc.id)).attachments.map((f) => f.filename)).toEqual(['c.txt', 'd.txt'])
     })
 
     it('saves an edited FileObject (metadata change) as a change', async () => {
-      const doc = await documents.save(newDocument('edit', { file: file('meta.txt') }))
+      const doc = await ctx.documents.save(newDocument('edit', { file: file('meta.txt') }))
       const loaded = await reload(doc.id)
       loaded.file!.metadata = { reviewed: 'yes' }
       loaded.file!.filename = 'renamed.txt'
-      await documents.save(loaded)
+      await ctx.documents.save(loaded)
       const again = await reload(doc.id)
       expect(again.file!.metadata).toEqual({ reviewed: 'yes' })
       expect(again.file!.filename).toBe('renamed.txt')
@@ -193,28 +180,28 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
 
     it('leaves no row and nothing in storage when the transaction throws after uploading', async () => {
       await expect(
-        dataSource.transaction(async (manager) => {
+        ctx.dataSource.transaction(async (manager) => {
           await manager.save(newDocument('doomed', { file: file('x.txt'), attachments: [file('y.txt')] }))
           expect(await stored()).toHaveLength(2)
           throw new Error('user error')
         }),
       ).rejects.toThrow('user error')
-      expect(await documents.count()).toBe(0)
+      expect(await ctx.documents.count()).toBe(0)
       expect(await stored()).toEqual([])
     })
 
     it('deletes the upload of an insert that breaks a unique constraint', async () => {
-      const first = await documents.save(newDocument('unique', { file: file('first.txt') }))
-      await expect(documents.save(newDocument('unique', { file: file('second.txt') }))).rejects.toThrow()
+      const first = await ctx.documents.save(newDocument('unique', { file: file('first.txt') }))
+      await expect(ctx.documents.save(newDocument('unique', { file: file('second.txt') }))).rejects.toThrow()
       expect(await stored()).toEqual([first.file!.key])
-      expect(await documents.count()).toBe(1)
+      expect(await ctx.documents.count()).toBe(1)
     })
 
     it('keeps the old object and drops the new one when a replace rolls back', async () => {
-      const doc = await documents.save(newDocument('rollback', { file: file('old.txt') }))
+      const doc = await ctx.documents.save(newDocument('rollback', { file: file('old.txt') }))
       const oldKey = doc.file!.key
       await expect(
-        dataSource.transaction(async (manager) => {
+        ctx.dataSource.transaction(async (manager) => {
           doc.file = file('new.txt')
           await manager.save(doc)
           throw new Error('abort')
@@ -225,11 +212,11 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
     })
 
     it('handles nested transactions: a rolled-back savepoint undoes only its own work', async () => {
-      const doc = await documents.save(newDocument('nested', { file: file('keep.txt') }))
+      const doc = await ctx.documents.save(newDocument('nested', { file: file('keep.txt') }))
       const keepKey = doc.file!.key
       let outerKey = ''
       let innerKey = ''
-      await dataSource.transaction(async (outer) => {
+      await ctx.dataSource.transaction(async (outer) => {
         const outerDoc = await outer.save(newDocument('outer', { file: file('outer.txt') }))
         outerKey = outerDoc.file!.key
         await expect(
@@ -247,13 +234,13 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
       })
       expect(await stored()).toEqual([keepKey, outerKey].sort())
       expect((await reload(doc.id)).file!.key).toBe(keepKey)
-      expect(await documents.countBy({ title: 'inner' })).toBe(0)
+      expect(await ctx.documents.countBy({ title: 'inner' })).toBe(0)
     })
 
     it('handles nested transactions: a committed savepoint waits for the outermost commit', async () => {
-      const doc = await documents.save(newDocument('nested-commit', { file: file('v1.txt') }))
+      const doc = await ctx.documents.save(newDocument('nested-commit', { file: file('v1.txt') }))
       const oldKey = doc.file!.key
-      await dataSource.transaction(async (outer) => {
+      await ctx.dataSource.transaction(async (outer) => {
         await outer.transaction(async (inner) => {
           doc.file = file('v2.txt')
           await inner.save(doc)
@@ -264,7 +251,7 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
 
       const newKey = doc.file!.key
       await expect(
-        dataSource.transaction(async (outer) => {
+        ctx.dataSource.transaction(async (outer) => {
           await outer.transaction(async (inner) => {
             doc.file = file('v3.txt')
             await inner.save(doc)
@@ -276,38 +263,38 @@ export function describeLifecycle(kind: DatabaseKind, { ledger = false }: { ledg
     })
 
     it('applies deletes right after the write with save({ transaction: false })', async () => {
-      const doc = await documents.save(newDocument('no-tx', { file: file('one.txt') }), { transaction: false })
+      const doc = await ctx.documents.save(newDocument('no-tx', { file: file('one.txt') }), { transaction: false })
       const oldKey = doc.file!.key
       expect(await stored()).toEqual([oldKey])
       doc.file = file('two.txt')
-      await documents.save(doc, { transaction: false })
+      await ctx.documents.save(doc, { transaction: false })
       expect(await stored()).toEqual([doc.file.key])
       await expect(
-        documents.save(newDocument('no-tx', { file: file('dup.txt') }), { transaction: false }),
+        ctx.documents.save(newDocument('no-tx', { file: file('dup.txt') }), { transaction: false }),
       ).rejects.toThrow()
       expect(await stored()).toEqual([doc.file.key])
     })
 
     it('keeps every object of 50 concurrent saves, and leaves no orphans when they are all replaced', async () => {
       const created = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => documents.save(newDocument(`concurrent-${i}`, { file: file(`f${i}.txt`, `body ${i}`) }))),
+        Array.from({ length: 50 }, (_, i) => ctx.documents.save(newDocument(`concurrent-${i}`, { file: file(`f${i}.txt`, `body ${i}`) }))),
       )
       const keys = created.map((d) => d.file!.key)
       expect(new Set(keys).size).toBe(50)
       expect(await stored()).toEqual([...keys].sort())
       // Rows are re-read rather than reusing `created`: TypeORM's sql.js driver can hand
       // concurrently inserted entities each other's generated ids (its one connection is shared).
-      const rows = await documents.find()
+      const rows = await ctx.documents.find()
       expect(rows).toHaveLength(50)
       expect(rows.map((d) => d.file!.key).sort()).toEqual([...keys].sort())
 
       await Promise.all(
         rows.map((d) => {
           d.file = file(`g-${d.title}.txt`, `new body of ${d.title}`)
-          return documents.save(d)
+          return ctx.documents.save(d)
         }),
       )
-      const replaced = await documents.find()
+      const replaced = await ctx.documents.find()
       expect(replaced).toHaveLength(50)
       const referenced = replaced.map((d) => d.file!.key).sort()
       expect(new Set(referenced).size).toBe(50)
