@@ -18,6 +18,9 @@ export const ISSUE = {
   cogCount: 5000,
   cogConcurrency: 500,
   listCount: 10000, // S3: keys listed
+  // listings of those keys per measured run: one listing of 10 000 keys lasts under 0.1 s, so
+  // a single one per fresh process swung 3x from run to run (JIT and GC warm-up dominate)
+  listRounds: 5,
   presignCount: 100000, // GET URLs presigned
   localSmallCount: 10000, // local disk: files put then get
   localSmallBytes: 4 * KiB,
@@ -43,6 +46,7 @@ export const QUICK = {
   rangeCount: 300,
   cogCount: 1000,
   listCount: 1000,
+  listRounds: 3,
   presignCount: 2000,
   localSmallCount: 1000,
   localLargeBytes: 32 * MiB,
@@ -62,6 +66,7 @@ export const FLAGS = {
   '--cog-count': ['cogCount', 1],
   '--cog-concurrency': ['cogConcurrency', 1],
   '--list-count': ['listCount', 1],
+  '--list-rounds': ['listRounds', 1],
   '--presign-count': ['presignCount', 1],
   '--local-small-count': ['localSmallCount', 1],
   '--local-small-kib': ['localSmallBytes', KiB],

@@ -258,6 +258,17 @@ def read_one(method, warm, path, size, unit):
     return {"warmup": warmup, "run": run}
 
 
+async def list_warmup(ctx):
+    await ctx.lib.list("fixtures/list")
+
+
+async def list_run(ctx):
+    """cfg["listRounds"] listings of the same keys, as workloads/s3-meta.mjs does."""
+    for _ in range(ctx.cfg["listRounds"]):
+        expect("listed", await ctx.lib.list("fixtures/list"), ctx.cfg["listCount"])
+    return {"ops": ctx.cfg["listCount"] * ctx.cfg["listRounds"]}
+
+
 async def large_put_mem_prepare(ctx):
     ctx.buf = payload(ctx.cfg["largeBytes"])
 
@@ -350,7 +361,7 @@ WORKLOADS = {
     "s3-small-get": small_get("smallCount", "smallConcurrency", "smallBytes"),
     "s3-range": ranges("rangeCount", "rangeConcurrency"),
     "s3-range-cog": ranges("cogCount", "cogConcurrency"),
-    "s3-list": read_one("list", "fixtures/warm", "fixtures/list", "listCount", "ops"),
+    "s3-list": {"warmup": list_warmup, "run": list_run},
     "presign": presigning("presign"),
     "presign-one": presigning("presign_each"),
     "local-small-put": {**small_put("localSmallCount", "localConcurrency", "localSmallBytes"), "prepare": local_small_put_prepare},

@@ -4,13 +4,15 @@ import { key } from '../util.mjs'
 export default [
   {
     id: 's3-list',
-    title: (cfg) => `S3 list ${cfg.listCount} keys`,
+    title: (cfg) => `S3 list ${cfg.listCount} keys (${cfg.listRounds} listings)`,
     target: 's3', unit: 'keys/s', libs: ['stowage', 'aws-sdk', 'flydrive', 'opendal', 'obstore'],
-    warmup: (ctx) => ctx.lib.list('fixtures/warm'),
+    warmup: (ctx) => ctx.lib.list('fixtures/list'),
     async run(ctx) {
-      const n = await ctx.lib.list('fixtures/list')
-      if (n !== ctx.cfg.listCount) throw new Error(`listed ${n} keys, expected ${ctx.cfg.listCount}`)
-      return { ops: n }
+      for (let round = 0; round < ctx.cfg.listRounds; round++) {
+        const n = await ctx.lib.list('fixtures/list')
+        if (n !== ctx.cfg.listCount) throw new Error(`listed ${n} keys, expected ${ctx.cfg.listCount}`)
+      }
+      return { ops: ctx.cfg.listCount * ctx.cfg.listRounds }
     },
   },
   presigning({ id: 'presign', method: 'presign', libs: ['stowage', 'aws-sdk', 'flydrive', 'opendal', 'obstore'],
