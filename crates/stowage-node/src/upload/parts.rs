@@ -14,10 +14,13 @@
 //! their own they use every runtime thread.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
+
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use object_store::path::Path;
@@ -44,7 +47,7 @@ pub struct Upload {
     pending: VecDeque<Bytes>,
     pending_len: usize,
     multipart: Option<Box<dyn MultipartUpload>>,
-    in_flight: FuturesUnordered<BoxFuture<'static, object_store::Result<usize>>>,
+    in_flight: FuturesUnordered<PartTask>,
     confirmed: u64,
     /// Set when the store cannot do multipart (HTTP/WebDAV): the object goes up in one request.
     single_request: bool,
@@ -148,6 +151,11 @@ impl Upload {
         self.pending.clear();
         self.pending_len = 0;
         let in_flight = std::mem::take(&mut self.in_flight);
+        // Parts still being sent stop: their bytes are not wanted, and a server busy
+        // receiving them (moto) would answer the abort only after them.
+        for part in in_flight.iter() {
+            part.task.abort();
+        }
         let Some(mut upload) = self.multipart.take() else {
             return Ok(());
         };
@@ -251,9 +259,10 @@ impl Upload {
         self.parts_sent += 1;
         self.bytes_in_parts += size as u64;
         let upload = self.multipart.as_mut().expect("multipart upload started");
-        let task = PartTask(tokio::spawn(upload.put_part(part)));
-        self.in_flight
-            .push(async move { task.settled().await.map(|_| size) }.boxed());
+        self.in_flight.push(PartTask {
+            task: tokio::spawn(upload.put_part(part)),
+            size,
+        });
         Ok(())
     }
 
@@ -275,29 +284,37 @@ impl Upload {
     }
 }
 
-/// A part being sent on a task of its own. Dropped before it settles (the upload was
-/// dropped, or its in-flight parts were), the task is aborted, as a dropped future
-/// would stop.
-struct PartTask(JoinHandle<object_store::Result<()>>);
+/// A part being sent on a task of its own; it settles with the part's size. Dropped before
+/// it settles (the upload was dropped, or its in-flight parts were), the task is aborted, as
+/// a dropped future would stop.
+struct PartTask {
+    task: JoinHandle<object_store::Result<()>>,
+    size: usize,
+}
 
-impl PartTask {
-    /// The part's outcome. A panic inside it is raised again here, inside the operation,
-    /// where the runtime's panic guard turns it into an error for JavaScript.
-    async fn settled(mut self) -> object_store::Result<()> {
-        match (&mut self.0).await {
-            Ok(outcome) => outcome,
-            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Err(err) => Err(object_store::Error::Generic {
-                store: "stowage",
-                source: Box::new(err),
-            }),
-        }
+impl Future for PartTask {
+    type Output = object_store::Result<usize>;
+
+    /// A panic inside the part is raised again here, inside the operation, where the
+    /// runtime's panic guard turns it into an error for JavaScript.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let size = self.size;
+        Pin::new(&mut self.task)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(sent) => sent.map(|()| size),
+                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                Err(err) => Err(object_store::Error::Generic {
+                    store: "stowage",
+                    source: Box::new(err),
+                }),
+            })
     }
 }
 
 impl Drop for PartTask {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -574,10 +591,13 @@ mod tests {
         }
         let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = Flag(dropped.clone());
-        let task = PartTask(tokio::spawn(async move {
-            let _flag = flag;
-            futures::future::pending::<object_store::Result<()>>().await
-        }));
+        let task = PartTask {
+            task: tokio::spawn(async move {
+                let _flag = flag;
+                futures::future::pending::<object_store::Result<()>>().await
+            }),
+            size: 0,
+        };
         tokio::task::yield_now().await;
         drop(task);
         for _ in 0..100 {
@@ -591,8 +611,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_in_a_part_is_raised_where_it_is_awaited() {
-        let task = PartTask(tokio::spawn(async { panic!("part failed") }));
-        let caught = std::panic::AssertUnwindSafe(task.settled())
+        let task = PartTask {
+            task: tokio::spawn(async { panic!("part failed") }),
+            size: 0,
+        };
+        let caught = std::panic::AssertUnwindSafe(task)
             .catch_unwind()
             .await
             .unwrap_err();
