@@ -2,5 +2,6 @@
 
 pub mod file_read;
 pub mod js_bytes;
+pub mod large_buffer;
 pub mod reader;
 pub mod releasing;

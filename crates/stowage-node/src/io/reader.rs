@@ -22,6 +22,7 @@ use tokio::sync::Mutex;
 use crate::error::{StorageFailure, StorageResult};
 use crate::io::file_read::read_file_range;
 use crate::io::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
+use crate::io::large_buffer;
 use crate::runtime::cancel::Cancel;
 use crate::runtime::promise::{promise, promise_on_file_thread};
 
@@ -130,12 +131,27 @@ impl ByteSource {
                 let Some(second) = stream.next().await.transpose()? else {
                     return Ok(first);
                 };
-                let mut all = Vec::with_capacity(size_hint.max(first.len() + second.len()));
+                let mut all =
+                    large_buffer::with_capacity(size_hint.max(first.len() + second.len()));
+                // The kernel zeroes the buffer's pages on another thread while the body
+                // arrives, instead of on this one as each page is first written.
+                let mut prefault = large_buffer::Prefault::start(&all);
                 all.extend_from_slice(&first);
                 all.extend_from_slice(&second);
-                while let Some(chunk) = stream.next().await.transpose()? {
-                    all.extend_from_slice(&chunk);
+                let filled = async {
+                    while let Some(chunk) = stream.next().await.transpose()? {
+                        if all.len() + chunk.len() > all.capacity() {
+                            // A longer body than announced: the buffer moves, so the old
+                            // one must no longer be faulted in.
+                            prefault.finish().await;
+                        }
+                        all.extend_from_slice(&chunk);
+                    }
+                    StorageResult::Ok(())
                 }
+                .await;
+                prefault.finish().await;
+                filled?;
                 Ok(all.into())
             }
         }
@@ -227,7 +243,7 @@ impl NativeReader {
         if self.reads_file {
             return promise_on_file_thread(env, move || {
                 let mut source = source.blocking_lock();
-                let mut all = vec![0; source.file_bytes_left()];
+                let mut all = large_buffer::zeroed(source.file_bytes_left());
                 source.fill_from_file(&mut all)?;
                 Ok(JsBytes(all.into()))
             });
