@@ -39,7 +39,9 @@ describe('errors', () => {
   })
 
   it('a panic in Rust rejects with a StorageError and the process lives on', async () => {
-    const err = await native.__panicForTest('deliberate test panic').catch((e: unknown) => fromNative(e))
+    // A debug build's hook (the test-hooks cargo feature), left out of the generated types.
+    const hooks = native.NativeStore as unknown as { __panicForTest(message: string): Promise<void> }
+    const err = await hooks.__panicForTest('deliberate test panic').catch((e: unknown) => fromNative(e))
     expect(err).toBeInstanceOf(StorageError)
     expect((err as StorageError).code).toBe('GENERIC')
     expect((err as Error).message).toContain('deliberate test panic')

@@ -839,6 +839,5 @@ module.exports.NativeLister = nativeBinding.NativeLister
 module.exports.NativeReader = nativeBinding.NativeReader
 module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.NativeUpload = nativeBinding.NativeUpload
-module.exports.__panicForTest = nativeBinding.__panicForTest
 module.exports.DEFAULT_CHUNK_SIZE = nativeBinding.DEFAULT_CHUNK_SIZE
 module.exports.redact = nativeBinding.redact

@@ -112,6 +112,7 @@ export declare class NativeStore {
    * other stores give `NOT_SUPPORTED`.
    */
   signPost(path: string, options: SignPostOptions): SignedPostForm | Promise<SignedPostForm>
+
   /** Start a streamed upload to `path`; nothing is visible until `finish()`. */
   upload(path: string, options?: NativePutOptions | undefined | null): NativeUpload
 }
@@ -135,12 +136,6 @@ export declare class NativeUpload {
   /** Bytes confirmed by the server so far. */
   get confirmed(): number
 }
-
-/**
- * Panics inside the native module on purpose; tests use it to prove a panic
- * becomes a rejected promise and the process lives on.
- */
-export declare function __panicForTest(message: string): Promise<void>
 
 /** Exponential backoff between retries. Durations are in milliseconds. */
 export interface BackoffOptions {
