@@ -17,7 +17,10 @@ export declare class NativeLister {
 
 /** A download in progress; JavaScript pulls it chunk by chunk. */
 export declare class NativeReader {
-  /** The next chunk (at most 1 MiB), or `null` at the end. */
+  /**
+   * The next chunk (at most 1 MiB from the network, 2 MiB from a local file), or `null`
+   * at the end.
+   */
   read(): Promise<Buffer | null>
   /** Everything that is left, as one buffer. */
   readAll(sizeHint: number): Promise<Buffer>

@@ -1,6 +1,6 @@
 //! Bytes out to JavaScript, one large chunk per call.
 //!
-//! Local files are read directly in 1 MiB blocks (object_store's own file
+//! Local files are read directly in 2 MiB blocks (object_store's own file
 //! stream reads 8 KiB at a time); network streams are batched to at least
 //! 256 KiB (plus whatever else has already arrived, up to 1 MiB), so JavaScript
 //! pays one promise per batch, not one per 16-64 KiB network read.
@@ -26,7 +26,13 @@ use crate::io::large_buffer;
 use crate::runtime::cancel::Cancel;
 use crate::runtime::promise::{promise, promise_on_file_thread};
 
+/// The largest batch of a network stream handed to JavaScript at once.
 pub const READ_CHUNK: usize = 1024 * 1024;
+/// The block a local file is streamed in. 2 MiB, not 1: each block is a fresh `Buffer` from
+/// Node's malloc, and at 1 MiB glibc gave the freed blocks back to the kernel and faulted
+/// the next ones in again (a 1 GiB stream: 2836 MB/s at 0.426 s of CPU, against 3303 MB/s
+/// at 0.335 s for 2 MiB blocks; 10 interleaved fresh-process pairs).
+pub const FILE_CHUNK: usize = 2 * 1024 * 1024;
 /// A network chunk smaller than this is held back until more arrives (or the body ends).
 pub const MIN_BATCH: usize = 256 * 1024;
 
@@ -203,7 +209,8 @@ impl NativeReader {
 
 #[napi]
 impl NativeReader {
-    /// The next chunk (at most 1 MiB), or `null` at the end.
+    /// The next chunk (at most 1 MiB from the network, 2 MiB from a local file), or `null`
+    /// at the end.
     #[napi(ts_return_type = "Promise<Buffer | null>")]
     pub fn read<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ChunkOut>> {
         let source = self.source.clone();
@@ -211,7 +218,7 @@ impl NativeReader {
             // Sized from the source when it is free (it is, unless a read is in flight).
             let len = source
                 .try_lock()
-                .map_or(READ_CHUNK, |s| s.file_bytes_left().min(READ_CHUNK));
+                .map_or(FILE_CHUNK, |s| s.file_bytes_left().min(FILE_CHUNK));
             let mut buffer = BufferToFill::new(env.raw(), len)?;
             return promise_on_file_thread(env, move || {
                 let filled = source
