@@ -22,7 +22,7 @@ use tokio::sync::Mutex;
 use crate::error::{StorageFailure, StorageResult};
 use crate::io::file_read::read_file_range;
 use crate::io::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
-use crate::io::large_buffer;
+use crate::io::large_buffer::LargeBuffer;
 use crate::runtime::cancel::Cancel;
 use crate::runtime::promise::{promise, promise_on_file_thread};
 
@@ -137,28 +137,15 @@ impl ByteSource {
                 let Some(second) = stream.next().await.transpose()? else {
                     return Ok(first);
                 };
-                let mut all =
-                    large_buffer::with_capacity(size_hint.max(first.len() + second.len()));
                 // The kernel zeroes the buffer's pages on another thread while the body
                 // arrives, instead of on this one as each page is first written.
-                let mut prefault = large_buffer::Prefault::start(&all);
-                all.extend_from_slice(&first);
-                all.extend_from_slice(&second);
-                let filled = async {
-                    while let Some(chunk) = stream.next().await.transpose()? {
-                        if all.len() + chunk.len() > all.capacity() {
-                            // A longer body than announced: the buffer moves, so the old
-                            // one must no longer be faulted in.
-                            prefault.finish().await;
-                        }
-                        all.extend_from_slice(&chunk);
-                    }
-                    StorageResult::Ok(())
+                let mut all = LargeBuffer::with_capacity(size_hint.max(first.len() + second.len()));
+                all.extend_from_slice(&first).await;
+                all.extend_from_slice(&second).await;
+                while let Some(chunk) = stream.next().await.transpose()? {
+                    all.extend_from_slice(&chunk).await;
                 }
-                .await;
-                prefault.finish().await;
-                filled?;
-                Ok(all.into())
+                Ok(all.into_vec().await.into())
             }
         }
     }
@@ -250,9 +237,9 @@ impl NativeReader {
         if self.reads_file {
             return promise_on_file_thread(env, move || {
                 let mut source = source.blocking_lock();
-                let mut all = large_buffer::zeroed(source.file_bytes_left());
-                source.fill_from_file(&mut all)?;
-                Ok(JsBytes(all.into()))
+                let mut all = LargeBuffer::zeroed(source.file_bytes_left());
+                source.fill_from_file(all.as_mut_slice())?;
+                Ok(JsBytes(all.into_vec_blocking().into()))
             });
         }
         let cancel = self.cancel.clone();
