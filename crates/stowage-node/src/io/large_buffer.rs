@@ -18,16 +18,28 @@ use std::sync::{Arc, Mutex};
 /// Below this a buffer is left to the allocator as it is: a few faults cost less than the call.
 const ASK_FROM: usize = 4 << 20;
 
-/// A buffer for a whole body, with its pages asked for as huge pages and faulted in (zeroed by
-/// the kernel) on a thread of their own, ahead of the reads or copies that fill it, which then
-/// find them ready. Zeroing fresh pages was half the time of a 256 MiB get into memory on
+/// `len` zero bytes in huge pages, for a read on a file thread to fill.
+///
+/// Nothing faults them in ahead: a file thread has no runtime to do it on, and the read's
+/// own faults, in huge pages, are what is left. Large zeroed allocations come straight from
+/// mmap, untouched, so the advice applies to every page, and the zeroes are the kernel's,
+/// made as the pages fault in.
+pub fn zeroed(len: usize) -> Vec<u8> {
+    let bytes = vec![0; len];
+    advise_huge_pages(bytes.as_ptr(), bytes.capacity());
+    bytes
+}
+
+/// A buffer for a whole body arriving in pieces, with its pages asked for as huge pages and
+/// faulted in (zeroed by the kernel) on a blocking-pool thread, ahead of the copies that fill
+/// it, which then find them ready. Zeroing fresh pages was half the time of a 256 MiB get into memory on
 /// loopback.
 ///
 /// The faulting thread works on the buffer's address range, so the buffer must neither move
 /// nor be freed while it runs. This type is what keeps that: it grows only through
 /// [`LargeBuffer::extend_from_slice`], which waits for the thread before the buffer would
-/// move, and when it is dropped early (a cancelled read) it hands its memory to a thread that
-/// frees it once the faulting is over. The thread never reads or writes the bytes (the kernel
+/// move, and when it is dropped early (a cancelled read) it leaves its memory to the faulting
+/// thread, which frees it once it is done. The thread never reads or writes the bytes (the kernel
 /// only backs the pages), so the buffer may be filled meanwhile.
 pub struct LargeBuffer {
     bytes: Vec<u8>,
@@ -37,28 +49,10 @@ pub struct LargeBuffer {
 impl LargeBuffer {
     /// An empty buffer with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self::prepared(Vec::with_capacity(capacity))
-    }
-
-    /// `len` zero bytes, for a read to fill through [`LargeBuffer::as_mut_slice`].
-    ///
-    /// Pages are faulted in ahead only where the caller runs on the tokio runtime. A file
-    /// thread does not: there the read's own faults (in huge pages) are what is left.
-    pub fn zeroed(len: usize) -> Self {
-        // Large zeroed allocations come straight from mmap, untouched, so the advice still
-        // applies to every page, and the zeroes are the kernel's, made as the pages fault in.
-        Self::prepared(vec![0; len])
-    }
-
-    fn prepared(bytes: Vec<u8>) -> Self {
+        let bytes = Vec::with_capacity(capacity);
         advise_huge_pages(bytes.as_ptr(), bytes.capacity());
         let prefault = Prefault::start(bytes.as_ptr() as usize, bytes.capacity());
         Self { bytes, prefault }
-    }
-
-    /// The bytes so far, to be written in place; it cannot grow the buffer.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.bytes
     }
 
     /// Appends `more`, first waiting for the faulting if the buffer must move to make room
@@ -79,14 +73,6 @@ impl LargeBuffer {
         }
         std::mem::take(&mut self.bytes)
     }
-
-    /// [`LargeBuffer::into_vec`] for a thread that may block (a file thread).
-    pub fn into_vec_blocking(mut self) -> Vec<u8> {
-        if let Some(prefault) = self.prefault.take() {
-            futures::executor::block_on(prefault.finished());
-        }
-        std::mem::take(&mut self.bytes)
-    }
 }
 
 impl Drop for LargeBuffer {
@@ -99,8 +85,8 @@ impl Drop for LargeBuffer {
     }
 }
 
-/// The thread faulting in a buffer's pages, its signal that it is done, and where a buffer
-/// dropped before then is left for it to free.
+/// The thread faulting in a buffer's pages, and where a buffer dropped before it is done is
+/// left for it to free.
 struct Prefault {
     thread: tokio::task::JoinHandle<()>,
     left: Arc<Mutex<Left>>,
@@ -213,12 +199,11 @@ mod tests {
         let grown = grown.into_vec().await;
         assert_eq!(grown, vec![7; 1000]);
         assert!(grown.capacity() >= 8 << 20);
-        let mut filled = LargeBuffer::zeroed(8 << 20);
-        assert!(filled.as_mut_slice().iter().all(|&b| b == 0));
-        filled.as_mut_slice()[5] = 1;
-        let filled = filled.into_vec_blocking();
+        let mut filled = zeroed(8 << 20);
+        assert!(filled.iter().all(|&b| b == 0));
+        filled[5] = 1;
         assert_eq!((filled.len(), filled[5], filled[6]), (8 << 20, 1, 0));
-        assert!(LargeBuffer::zeroed(0).into_vec().await.is_empty());
+        assert!(zeroed(0).is_empty());
         assert!(LargeBuffer::with_capacity(0).into_vec().await.is_empty());
     }
 
@@ -232,7 +217,7 @@ mod tests {
             eprintln!("skipped: transparent huge pages are off here ({setting:?})");
             return;
         }
-        let mut buf = LargeBuffer::zeroed(64 << 20).into_vec_blocking();
+        let mut buf = zeroed(64 << 20);
         buf.fill(1);
         // The middle: the advice splits the mapping, and its first page keeps small pages.
         let at = buf.as_ptr() as usize + (32 << 20);
