@@ -1,39 +1,30 @@
-//! Memory for a whole large body, asked of the kernel in huge pages.
+//! Memory for a whole large body arriving from the network, faulted in ahead of the copies.
 //!
-//! A body read whole into memory (`bytes()` of a get, a local file read at once) is written
-//! front to back into memory the process has never touched, and every 4 KiB page costs a
-//! fault the first time it is written: 65 536 of them for 256 MiB, which on loopback took
-//! about as long as receiving the bytes. With transparent huge pages (2 MiB) that is 128.
-//! Linux gives them only where a program asks (`madvise`, the default `transparent_hugepage`
-//! setting), so large buffers ask; elsewhere, or where the kernel says no, nothing changes.
-//! What is left is the kernel zeroing each fresh page (half the samples of such a get in
-//! `perf`), which [`LargeBuffer`] moves to another thread while the body arrives.
+//! A body read whole into memory (`bytes()` of a get) is written front to back into memory the
+//! process has never touched, and every 4 KiB page costs a fault and the kernel's zeroing the
+//! first time it is written: 65 536 of them for 256 MiB, which on loopback took about as long
+//! as receiving the bytes. [`LargeBuffer`] moves that work to another thread while the body
+//! arrives.
 //!
-//! Measured (release-speed builds, fresh processes, interleaved): a 256 MiB S3 get into
-//! memory went from about 1000 to 2200 MB/s in the bench (curl to /dev/null: 3400), a
-//! 128 MiB LocalStore get from 1700 to 3900 MB/s.
+//! Measured on a release build, in fresh processes interleaved: a 256 MiB S3 get into memory
+//! reached a median of about 2100 MB/s with the pages faulted in ahead, against about 1500
+//! without.
+//!
+//! Huge pages (`madvise(MADV_HUGEPAGE)`) were asked for here too, and are not any more: on the
+//! virtual machines this was measured on, a fresh 2 MiB page sometimes cost ten times its
+//! share of CPU. A 128 MiB LocalStore get read into huge pages took 36-361 ms (5 of 6 runs over
+//! 160 ms) against 59-67 ms in 4 KiB pages, and the 256 MiB get above fell to 600-800 MB/s in
+//! 1 of 4 gets, where faulting ahead in 4 KiB pages never did.
 
 use std::sync::{Arc, Mutex};
 
-/// Below this a buffer is left to the allocator as it is: a few faults cost less than the call.
-const ASK_FROM: usize = 4 << 20;
+/// Below this a buffer is faulted in by the writes that fill it: a few faults cost less than
+/// handing the work to another thread.
+const FAULT_AHEAD_FROM: usize = 4 << 20;
 
-/// `len` zero bytes in huge pages, for a read on a file thread to fill.
-///
-/// Nothing faults them in ahead: a file thread has no runtime to do it on, and the read's
-/// own faults, in huge pages, are what is left. Large zeroed allocations come straight from
-/// mmap, untouched, so the advice applies to every page, and the zeroes are the kernel's,
-/// made as the pages fault in.
-pub fn zeroed(len: usize) -> Vec<u8> {
-    let bytes = vec![0; len];
-    advise_huge_pages(bytes.as_ptr(), bytes.capacity());
-    bytes
-}
-
-/// A buffer for a whole body arriving in pieces, with its pages asked for as huge pages and
-/// faulted in (zeroed by the kernel) on a blocking-pool thread, ahead of the copies that fill
-/// it, which then find them ready. Zeroing fresh pages was half the time of a 256 MiB get into memory on
-/// loopback.
+/// A buffer for a whole body arriving in pieces, with its pages faulted in (zeroed by the
+/// kernel) on a blocking-pool thread, ahead of the copies that fill it, which then find them
+/// ready.
 ///
 /// The faulting thread works on the buffer's address range, so the buffer must neither move
 /// nor be freed while it runs. This type is what keeps that: it grows only through
@@ -50,7 +41,6 @@ impl LargeBuffer {
     /// An empty buffer with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Self {
         let bytes = Vec::with_capacity(capacity);
-        advise_huge_pages(bytes.as_ptr(), bytes.capacity());
         let prefault = Prefault::start(bytes.as_ptr() as usize, bytes.capacity());
         Self { bytes, prefault }
     }
@@ -104,7 +94,7 @@ struct Left {
 impl Prefault {
     /// Starts faulting in `[start, start + len)`, if it is large and the platform can.
     fn start(start: usize, len: usize) -> Option<Self> {
-        if len < ASK_FROM || !CAN_POPULATE {
+        if len < FAULT_AHEAD_FROM || !CAN_POPULATE {
             return None;
         }
         let (begin, end) = whole_pages(start, len)?;
@@ -169,83 +159,18 @@ fn whole_pages(start: usize, len: usize) -> Option<(usize, usize)> {
     (end > begin).then_some((begin, end))
 }
 
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(start: *const u8, len: usize) {
-    if len < ASK_FROM {
-        return;
-    }
-    // madvise wants a page-aligned start; the part pages at either end keep small pages.
-    if let Some((begin, end)) = whole_pages(start as usize, len) {
-        // SAFETY: the range lies inside the allocation; the advice changes how the kernel backs
-        // those pages, never their contents, and a refusal (an old kernel, THP turned off) is
-        // harmless, so its result is ignored.
-        unsafe {
-            libc::madvise(begin as *mut libc::c_void, end - begin, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_start: *const u8, _len: usize) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn buffers_are_usable_whatever_the_advice() {
+    async fn large_and_empty_buffers_keep_what_is_written() {
         let mut grown = LargeBuffer::with_capacity(8 << 20);
         grown.extend_from_slice(&[7; 1000]).await;
         let grown = grown.into_vec().await;
         assert_eq!(grown, vec![7; 1000]);
         assert!(grown.capacity() >= 8 << 20);
-        let mut filled = zeroed(8 << 20);
-        assert!(filled.iter().all(|&b| b == 0));
-        filled[5] = 1;
-        assert_eq!((filled.len(), filled[5], filled[6]), (8 << 20, 1, 0));
-        assert!(zeroed(0).is_empty());
         assert!(LargeBuffer::with_capacity(0).into_vec().await.is_empty());
-    }
-
-    /// Where the kernel offers huge pages on request, a large buffer gets them once written.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn a_large_buffer_is_backed_by_huge_pages_where_the_kernel_offers_them() {
-        let setting = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
-            .unwrap_or_default();
-        if !setting.contains("[madvise]") && !setting.contains("[always]") {
-            eprintln!("skipped: transparent huge pages are off here ({setting:?})");
-            return;
-        }
-        let mut buf = zeroed(64 << 20);
-        buf.fill(1);
-        // The middle: the advice splits the mapping, and its first page keeps small pages.
-        let at = buf.as_ptr() as usize + (32 << 20);
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let mut in_buffer = false;
-        let mut huge_kib = None;
-        for line in smaps.lines() {
-            if let Some((range, _)) = line.split_once(' ') {
-                if let Some((start, end)) = range.split_once('-') {
-                    if let (Ok(start), Ok(end)) = (
-                        usize::from_str_radix(start, 16),
-                        usize::from_str_radix(end, 16),
-                    ) {
-                        in_buffer = (start..end).contains(&at);
-                        continue;
-                    }
-                }
-            }
-            if in_buffer {
-                if let Some(kib) = line.strip_prefix("AnonHugePages:") {
-                    huge_kib = kib.trim().trim_end_matches(" kB").parse::<usize>().ok();
-                }
-            }
-        }
-        assert!(
-            huge_kib.unwrap_or(0) > 0,
-            "no huge pages in the buffer's mapping"
-        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,7 +22,7 @@ use tokio::sync::Mutex;
 use crate::error::{StorageFailure, StorageResult};
 use crate::io::file_read::read_file_range;
 use crate::io::js_bytes::{BufferToFill, FilledBuffer, JsBytes};
-use crate::io::large_buffer::{self, LargeBuffer};
+use crate::io::large_buffer::LargeBuffer;
 use crate::runtime::cancel::Cancel;
 use crate::runtime::promise::{promise, promise_on_file_thread};
 
@@ -237,7 +237,7 @@ impl NativeReader {
         if self.reads_file {
             return promise_on_file_thread(env, move || {
                 let mut source = source.blocking_lock();
-                let mut all = large_buffer::zeroed(source.file_bytes_left());
+                let mut all = vec![0; source.file_bytes_left()];
                 source.fill_from_file(&mut all)?;
                 Ok(JsBytes(all.into()))
             });
