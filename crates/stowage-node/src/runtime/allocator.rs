@@ -10,6 +10,12 @@
 //! a block worse than glibc was not pinned down. Blocks from `LARGE` bytes up go to the
 //! system allocator, as before, and everything smaller to mimalloc.
 //!
+//! mimalloc is built without transparent huge pages (its `no_thp` feature): it asked the
+//! kernel for them on its own memory, and on the virtual machines this was measured on a
+//! fresh 2 MiB page sometimes cost ten times its share of CPU. The bench's 5000 MemoryStore
+//! puts of 16 KiB (80 MiB kept, in 40 huge pages) ran at 21 000-105 000 ops/s with them, at
+//! 72 000-80 000 without, level with glibc's 71 000-84 000 (fresh processes, interleaved).
+//!
 //! Sound because Rust gives `dealloc` and `realloc` the layout the block was allocated
 //! with: its size says which allocator holds it. A `realloc` that crosses `LARGE` moves
 //! the block to the other allocator.
