@@ -46,3 +46,35 @@ fn lower_this_threads_priority() {
 // Elsewhere `setpriority` moves the whole process, not one thread: the threads keep theirs.
 #[cfg(not(target_os = "linux"))]
 fn lower_this_threads_priority() {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// `getpriority` of the calling thread (on Linux `PRIO_PROCESS` with 0 names the thread).
+    fn this_threads_niceness() -> i32 {
+        // SAFETY: a plain system call reading this thread's own priority.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+    }
+
+    #[test]
+    fn the_runtimes_threads_run_below_the_thread_that_built_it() {
+        let here = this_threads_niceness();
+        let runtime = build_runtime().unwrap();
+        let on_a_worker = runtime.block_on(async {
+            tokio::spawn(async { this_threads_niceness() })
+                .await
+                .unwrap()
+        });
+        let on_a_blocking_thread = runtime
+            .block_on(runtime.spawn_blocking(this_threads_niceness))
+            .unwrap();
+        let expected = (here + NICENESS).min(19);
+        assert_eq!((on_a_worker, on_a_blocking_thread), (expected, expected));
+        assert_eq!(
+            this_threads_niceness(),
+            here,
+            "the building thread kept its own priority"
+        );
+    }
+}
