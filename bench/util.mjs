@@ -65,3 +65,13 @@ export function randomBytes(size, seed = 1) {
 }
 
 export const key = (prefix, i) => `${prefix}/${String(i).padStart(6, '0')}`
+
+/** The libraries each S3 row measures. */
+export const S3_LIBS = ['stowage', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'obstore', 'limit']
+
+/**
+ * The S3 put rows' libraries: stowage also with its HTTPS default, bodies not hashed into the
+ * signature, as OpenDAL always sends them (over the bench's plain HTTP the hash was a seventh
+ * of a small put's CPU), so that those rows also compare like with like.
+ */
+export const S3_PUT_LIBS = ['stowage', 'stowage-unsigned', ...S3_LIBS.slice(1)]

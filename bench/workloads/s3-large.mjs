@@ -2,12 +2,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { randomBytes } from '../util.mjs'
+import { S3_LIBS, S3_PUT_LIBS, randomBytes } from '../util.mjs'
 import { curlTransfer } from '../limit.mjs'
 
-const LIBS = ['stowage', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'obstore', 'limit']
-// uploads also with stowage's HTTPS default (bodies not hashed into the signature)
-const PUT_LIBS = ['stowage', 'stowage-unsigned', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'obstore', 'limit']
 const MiB = 1024 * 1024
 const size = (cfg) => `${Math.round(cfg.largeBytes / MiB)} MiB`
 
@@ -15,7 +12,7 @@ export default [
   {
     id: 's3-large-put-mem',
     title: (cfg) => `S3 put ${size(cfg)} from memory`,
-    target: 's3', unit: 'MB/s', libs: PUT_LIBS,
+    target: 's3', unit: 'MB/s', libs: S3_PUT_LIBS,
     async prepare(ctx) { ctx.buf = randomBytes(ctx.cfg.largeBytes, 7) },
     warmup: (ctx) => ctx.lib.putBytes(`put/${ctx.libName}/large-warm`, ctx.buf.subarray(0, MiB)),
     async run(ctx) {
@@ -31,7 +28,7 @@ export default [
   {
     id: 's3-large-put-file',
     title: (cfg) => `S3 put ${size(cfg)} from a file stream`,
-    target: 's3', unit: 'MB/s', libs: PUT_LIBS,
+    target: 's3', unit: 'MB/s', libs: S3_PUT_LIBS,
     warmup: (ctx) => ctx.lib.putStream(`put/${ctx.libName}/large-warm`, fs.createReadStream(ctx.paths.largeSource, { end: MiB - 1 })),
     async run(ctx) {
       await ctx.lib.putStream(`put/${ctx.libName}/large`, fs.createReadStream(ctx.paths.largeSource))
@@ -42,7 +39,7 @@ export default [
   {
     id: 's3-large-get-mem',
     title: (cfg) => `S3 get ${size(cfg)} into memory`,
-    target: 's3', unit: 'MB/s', libs: LIBS,
+    target: 's3', unit: 'MB/s', libs: S3_LIBS,
     warmup: (ctx) => ctx.lib.getBytes('fixtures/warm/0'),
     async run(ctx) {
       const n = await ctx.lib.getBytes('fixtures/large')
@@ -54,7 +51,7 @@ export default [
   {
     id: 's3-large-get-file',
     title: (cfg) => `S3 get ${size(cfg)} to a file stream`,
-    target: 's3', unit: 'MB/s', libs: LIBS,
+    target: 's3', unit: 'MB/s', libs: S3_LIBS,
     async prepare(ctx) { ctx.out = path.join(ctx.paths.tmp, `download-${ctx.libName}.bin`) },
     warmup: (ctx) => ctx.lib.getToFile('fixtures/warm/0', ctx.out),
     async run(ctx) {

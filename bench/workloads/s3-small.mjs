@@ -1,19 +1,15 @@
 // Many small objects at high concurrency, and obstore's headline: range reads of one object (at
 // our concurrency, and at its own benchmark's).
-import { key, pool, randomBytes } from '../util.mjs'
+import { S3_LIBS, S3_PUT_LIBS, key, pool, randomBytes } from '../util.mjs'
 import { curlMany } from '../limit.mjs'
 
-const LIBS = ['stowage', 'aws-sdk', 'aws-sdk-tuned', 'flydrive', 'opendal', 'obstore', 'limit']
-// puts also unsigned, as OpenDAL always sends them: on plain HTTP the body's SHA-256 was a
-// seventh of stowage's CPU on these puts (perf), so this row compares like with like
-const PUT_LIBS = ['stowage', 'stowage-unsigned', ...LIBS.slice(1)]
 const kib = (n) => `${n / 1024} KiB`
 
 export default [
   {
     id: 's3-small-put',
     title: (cfg) => `S3 put ${cfg.smallCount} × ${kib(cfg.smallBytes)}, c${cfg.smallConcurrency}`,
-    target: 's3', unit: 'ops/s', libs: PUT_LIBS, concurrency: (cfg) => cfg.smallConcurrency,
+    target: 's3', unit: 'ops/s', libs: S3_PUT_LIBS, concurrency: (cfg) => cfg.smallConcurrency,
     async prepare(ctx) { ctx.buf = randomBytes(ctx.cfg.smallBytes, 3) },
     warmup: (ctx) => pool(64, ctx.cfg.smallConcurrency, (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small-warm`, i), ctx.buf)),
     async run(ctx) {
@@ -26,7 +22,7 @@ export default [
   {
     id: 's3-small-get',
     title: (cfg) => `S3 get ${cfg.smallCount} × ${kib(cfg.smallBytes)}, c${cfg.smallConcurrency}`,
-    target: 's3', unit: 'ops/s', libs: LIBS, concurrency: (cfg) => cfg.smallConcurrency,
+    target: 's3', unit: 'ops/s', libs: S3_LIBS, concurrency: (cfg) => cfg.smallConcurrency,
     warmup: (ctx) => pool(64, ctx.cfg.smallConcurrency, (i) => ctx.lib.getBytes(key('fixtures/small', i))),
     async run(ctx) {
       const want = ctx.cfg.smallBytes
@@ -52,7 +48,7 @@ export default [
 function rangeReads({ id, count, concurrency, title }) {
   return {
     id, title,
-    target: 's3', unit: 'ops/s', libs: LIBS.filter((l) => l !== 'flydrive'), // flydrive has no range reads
+    target: 's3', unit: 'ops/s', libs: S3_LIBS.filter((l) => l !== 'flydrive'), // flydrive has no range reads
     concurrency: (cfg) => cfg[concurrency],
     warmup: (ctx) => pool(64, ctx.cfg[concurrency], () => ctx.lib.getRange('fixtures/large', 0, ctx.cfg.rangeBytes)),
     async run(ctx) {
