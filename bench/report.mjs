@@ -23,6 +23,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
  * @property {number[]} [samples]
  * @property {number | null} [cpuSeconds]
  * @property {string | null} [cpuUnit]
+ * @property {number | null} [serverCpuSeconds] the S3 server's CPU over the same runs, per cpuUnit
  * @property {number | null} [peakRssBytes]
  * @property {number[]} [eventLoop] per-run event-loop p99s (ms), until they become rows of their own
  * @property {number} [ratio] this row's median ÷ stowage's
@@ -44,12 +45,15 @@ export function aggregate(plan, samples, cfg, unavailable) {
       const errors = ms.filter((m) => m.error).map((m) => m.error)
       if (!ok.length) { group.push({ ...base, status: 'failed', error: errors[0] ?? 'no result' }); continue }
       const rate = ok.map((m) => (m.bytes ? m.bytes / 1e6 / m.seconds : m.ops / m.seconds))
-      const perUnit = ok.filter((m) => m.cpuSeconds != null).map((m) => (m.bytes ? m.cpuSeconds / (m.bytes / GiB) : m.cpuSeconds / (m.ops / 1000)))
+      const per = (seconds, m) => (m.bytes ? seconds / (m.bytes / GiB) : seconds / (m.ops / 1000))
+      const perUnit = ok.filter((m) => m.cpuSeconds != null).map((m) => per(m.cpuSeconds, m))
+      const serverPerUnit = ok.filter((m) => m.serverCpuSeconds != null).map((m) => per(m.serverCpuSeconds, m))
       const rss = ok.filter((m) => m.peakRssBytes != null).map((m) => m.peakRssBytes)
       group.push({
         ...base, status: errors.length ? 'partial' : 'ok', runs: ok.length, failures: errors.length, ...(errors.length ? { error: errors[0] } : {}),
         median: median(rate), min: Math.min(...rate), max: Math.max(...rate),
         cpuSeconds: perUnit.length ? median(perUnit) : null, cpuUnit: ok[0].bytes ? 's/GiB' : 's/1k ops',
+        serverCpuSeconds: serverPerUnit.length ? median(serverPerUnit) : null,
         peakRssBytes: rss.length ? median(rss) : null, samples: rate,
         ...(w.id === 's3-large-put-mem' && lib !== 'limit' ? { eventLoop: ok.map((m) => m.eventLoopP99Ms) } : {}),
       })
@@ -60,7 +64,7 @@ export function aggregate(plan, samples, cfg, unavailable) {
       const loop = group.filter((r) => r.eventLoop).map((r) => /** @type {Row} */ ({
         library: r.library, workload: 'event-loop-p99', title: `event-loop delay p99, ${w.title(cfg)}`,
         unit: 'ms', status: r.status, runs: r.runs, median: median(r.eventLoop), min: Math.min(...r.eventLoop), max: Math.max(...r.eventLoop),
-        cpuSeconds: null, cpuUnit: null, peakRssBytes: null, samples: r.eventLoop,
+        cpuSeconds: null, cpuUnit: null, serverCpuSeconds: null, peakRssBytes: null, samples: r.eventLoop,
       }))
       for (const r of group) delete r.eventLoop
       finishRatios(loop, false)
@@ -145,21 +149,22 @@ export function markdown(rows, meta, targets, svgName) {
     `\`${meta.native.source}\` (sha256 ${meta.native.sha})${meta.baseline ? `; stowage-baseline = ${meta.baseline.commit} (${meta.baseline.native.profile} build, sha256 ${meta.baseline.native.sha}), measured in the same run` : ''}; ${meta.server}. Load average (1/5/15 min) ${load(meta.loadBefore)} before, ${load(meta.loadAfter)} after — ` +
     `the machine's 2 cores are shared, and client and server share them. Median of ${meta.cfg.runs} runs, each in a fresh process after a warm-up, ` +
     `libraries interleaved; ${Math.round(meta.elapsedSeconds)} s in all. MB/s = 10⁶ bytes/s. CPU = the process's user + system seconds (every thread) per GiB ` +
-    `or per 1 000 operations. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better). ` +
+    `or per 1 000 operations; server CPU = the same for the S3 server (crates/s3-mem-server, read from /proc) over the same span, which runs on the same 2 cores, so client and server CPU together bound a row. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better). ` +
     `\`limit\` = curl making the same requests: the server's ceiling for large transfers; on small requests curl's \`--parallel\` is itself the limit, slower than the native clients (CPU and RSS are curl's). OpenDAL = \`opendal\` ${meta.opendal?.ok ? meta.opendal.version : 'not run'} ` +
     `(the newest release whose Linux binary loads on glibc 2.36). obstore = Python's \`obstore\` ${meta.obstore?.ok ? `${meta.obstore.version} (Python ${meta.obstore.python})` : 'not run'}, ` +
     `which runs each workload in its own Python process and times its own asyncio loop (bench/README.md); its CPU and RSS are that process's.`)
   lines.push('')
-  lines.push('| Workload | Library | Median | Min – max | CPU | Peak RSS | vs stowage |')
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |')
+  lines.push('| Workload | Library | Median | Min – max | CPU | Server CPU | Peak RSS | vs stowage |')
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |')
   let last = null
   for (const r of rows) {
     const title = r.workload === last ? '' : r.title
     last = r.workload
-    if (r.median == null) { lines.push(`| ${title} | ${r.library} | ${r.status}${r.error ? `: ${r.error.replace(/\|/g, '/').slice(0, 120)}` : r.note ? ` (${r.note.slice(0, 80)})` : ''} | | | | |`); continue }
+    if (r.median == null) { lines.push(`| ${title} | ${r.library} | ${r.status}${r.error ? `: ${r.error.replace(/\|/g, '/').slice(0, 120)}` : r.note ? ` (${r.note.slice(0, 80)})` : ''} | | | | | |`); continue }
     const cpu = r.cpuSeconds == null ? '' : `${fmtNum(r.cpuSeconds)} ${r.cpuUnit}`
+    const serverCpu = r.serverCpuSeconds == null ? '' : `${fmtNum(r.serverCpuSeconds)} ${r.cpuUnit}`
     const note = r.status === 'partial' ? ` (${r.failures} of ${r.runs + r.failures} runs failed)` : ''
-    lines.push(`| ${title} | ${r.library === 'stowage' ? '**stowage**' : r.library}${note} | ${fmtRate(r.median, r.unit)} | ${fmtNum(r.min)} – ${fmtNum(r.max)} | ${cpu} | ${mib(r.peakRssBytes)} | ${r.ratio == null ? '' : `${r.ratio.toFixed(2)}`} |`)
+    lines.push(`| ${title} | ${r.library === 'stowage' ? '**stowage**' : r.library}${note} | ${fmtRate(r.median, r.unit)} | ${fmtNum(r.min)} – ${fmtNum(r.max)} | ${cpu} | ${serverCpu} | ${mib(r.peakRssBytes)} | ${r.ratio == null ? '' : `${r.ratio.toFixed(2)}`} |`)
   }
   lines.push('')
   lines.push('Targets (checked by the bench itself, from the rows above):')

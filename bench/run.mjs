@@ -24,6 +24,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULTS, FLAGS, ISSUE, QUICK } from './config.mjs'
+import { findServerPid } from './server-cpu.mjs'
 import { ensureDeps, ensurePython, snapshotNative } from './setup.mjs'
 import { startServers, stopServers } from '../servers/index.mjs'
 import { WORKLOADS } from './workloads/index.mjs'
@@ -83,6 +84,7 @@ try {
   process.exit(1)
 }
 const s3 = { ...servers.s3mem, kind: 's3' }
+const serverPid = findServerPid(s3.endpoint) // its CPU is measured beside each S3 row's
 const localDir = path.join(TMP, 'local')
 const paths = { tmp: TMP, largeSource: path.join(TMP, 'source-large.bin'), smallSource: path.join(TMP, 'source-small.bin') }
 const targets = { s3, local: { kind: 'local', dir: localDir }, memory: { kind: 'memory' } }
@@ -178,7 +180,7 @@ async function seed() {
 }
 
 function measure(w, lib) {
-  const job = { workload: w.id, lib, cfg, target: targets[w.target], paths }
+  const job = { workload: w.id, lib, cfg, target: targets[w.target], paths, serverPid: w.target === 's3' ? serverPid : null }
   const t0 = Date.now()
   const env = { ...process.env, NODE_OPTIONS: '' }
   if (lib === 'stowage-baseline') Object.assign(env, { NAPI_RS_NATIVE_LIBRARY_PATH: baseline.native.path, STOWAGE_BENCH_DIST: baseline.dist })

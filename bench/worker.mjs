@@ -1,7 +1,9 @@
 // One measurement in a fresh process: node bench/worker.mjs '<json job>'.
 // Prepares (unmeasured), warms up, then measures wall time, process CPU (user + system, every
-// thread: Rust's too) and the process's peak RSS; prints one line `BENCH_RESULT <json>`.
+// thread: Rust's too), the process's peak RSS and, for S3 rows, the S3 server's CPU over the
+// same span (job.serverPid); prints one line `BENCH_RESULT <json>`.
 import { performance } from 'node:perf_hooks'
+import { processCpuSeconds } from './server-cpu.mjs'
 import { byId } from './workloads/index.mjs'
 
 const job = JSON.parse(process.argv[2])
@@ -12,9 +14,10 @@ try {
   let measured
   if (job.lib === 'limit') {
     await wl.limit(ctx) // warm-up: same requests once (also warms the server)
+    const server0 = processCpuSeconds(job.serverPid)
     const t0 = performance.now()
     const r = await wl.limit(ctx)
-    measured = { seconds: (performance.now() - t0) / 1e3, ...r }
+    measured = { seconds: (performance.now() - t0) / 1e3, serverCpuSeconds: serverCpuSince(server0), ...r }
   } else {
     const mod = await import(`./libs/${job.lib.replace(/^node:/, '')}.mjs`) // node:fs -> libs/fs.mjs
     // a peer in another language (libs/obstore.mjs) runs these same phases in its own process
@@ -34,11 +37,19 @@ async function measureHere(mod) {
   ctx.lib = await mod.open(job.target, { concurrency })
   await wl.prepare?.(ctx)
   await wl.warmup?.(ctx)
+  const server0 = processCpuSeconds(job.serverPid)
   const c0 = process.cpuUsage()
   const t0 = performance.now()
   const r = await wl.run(ctx)
   const seconds = (performance.now() - t0) / 1e3
   const cpu = process.cpuUsage(c0)
+  const serverCpuSeconds = serverCpuSince(server0)
   await ctx.lib.close?.()
-  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...r }
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, serverCpuSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...r }
+}
+
+/** The server's CPU seconds since a reading of `processCpuSeconds`, or null without one. */
+function serverCpuSince(start) {
+  const now = processCpuSeconds(job.serverPid)
+  return start == null || now == null ? null : now - start
 }

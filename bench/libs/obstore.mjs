@@ -3,11 +3,13 @@
 // without the pipe's cost landing in the timed loop. So this runs the whole measurement in
 // libs/obstore_worker.py, which runs the same workload with asyncio and times its own loop;
 // this side sends it the phases as JSON lines (open, prepare, warmup, run, close) and returns
-// what its `run` measured: wall time, CPU and peak RSS of the Python process.
+// what its `run` measured: wall time, CPU and peak RSS of the Python process, with the S3
+// server's CPU over that phase (read here around it: the two pipe messages add microseconds).
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { processCpuSeconds } from '../server-cpu.mjs'
 import { venvPython } from '../setup.mjs'
 
 const LIBS = path.dirname(fileURLToPath(import.meta.url))
@@ -37,9 +39,11 @@ export async function measure(job) {
     await call({ cmd: 'open', job })
     await call({ cmd: 'prepare' })
     await call({ cmd: 'warmup' })
+    const server0 = processCpuSeconds(job.serverPid)
     const measured = await call({ cmd: 'run' })
+    const server1 = processCpuSeconds(job.serverPid)
     await call({ cmd: 'close' })
-    return measured
+    return { ...measured, serverCpuSeconds: server0 == null || server1 == null ? null : server1 - server0 }
   } catch (e) {
     child.kill()
     throw e
