@@ -7,6 +7,7 @@ import { Readable, Writable } from 'node:stream'
 import { abortError, raceAbort } from './abort.js'
 import { AbortError, ConfigError, StorageError, fromNative } from './errors.js'
 import { describeValue } from './arguments.js'
+import { widenFileStreamReads } from './file-stream-reads.js'
 import type { NativeReader, NativeUpload } from './native.js'
 import type { Progress, PutResult } from './types.js'
 
@@ -205,6 +206,7 @@ function readableBatches(stream: Readable): Batches {
   if (stream.readableEnded) ended = true
   else if (stream.errored) failure = stream.errored
   else if (stream.destroyed) onClose()
+  widenFileStreamReads(stream) // before the first read, which 'data' starts
   stream.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
   stream.resume() // a stream its owner paused flows too, as it would when iterated
   const detach = () => { stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose) }

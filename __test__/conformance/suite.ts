@@ -5,6 +5,9 @@
  * give NOT_SUPPORTED or be documented, never silently differ.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import nodePath from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -171,6 +174,29 @@ export function describeConformance(name: string, makeBackend: () => Promise<Bac
         expect(hash.digest('hex')).toBe(digest())
         expect(progress.at(-1)).toBe(64 * MiB)
         expect(progress).toEqual([...progress].sort((a, b) => a - b))
+      })
+
+      it('a file stream goes up whole, its start and end kept; one left at 64 KiB reads 1 MiB at a time', async () => {
+        const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'stowage-file-stream-'))
+        try {
+          const file = nodePath.join(dir, 'source.bin')
+          const content = randomBytes(3 * MiB + 123)
+          fs.writeFileSync(file, content)
+          const whole = fs.createReadStream(file)
+          await store.put(key('file-stream/whole'), whole)
+          expect(sha256(await (await store.get(key('file-stream/whole'))).bytes())).toBe(sha256(content))
+          expect(whole.readableHighWaterMark).toBe(MiB)
+          // inclusive end, as fs counts it; a size its owner chose is left alone
+          const part = fs.createReadStream(file, { start: 100, end: 2 * MiB + 99, highWaterMark: 256 * 1024 })
+          await store.put(key('file-stream/part'), part)
+          expect(sha256(await (await store.get(key('file-stream/part'))).bytes())).toBe(sha256(content.subarray(100, 2 * MiB + 100)))
+          expect(part.readableHighWaterMark).toBe(256 * 1024)
+          // a missing file fails the put with the stream's own error, and leaves no object
+          await expect(store.put(key('file-stream/missing'), fs.createReadStream(nodePath.join(dir, 'missing')))).rejects.toMatchObject({ code: 'GENERIC' })
+          await expect(store.head(key('file-stream/missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' })
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true })
+        }
       })
 
       it('a GetResult body is read once, small or large', async () => {

@@ -15,9 +15,10 @@ import { venvPython } from '../setup.mjs'
 const LIBS = path.dirname(fileURLToPath(import.meta.url))
 
 /**
- * One measurement of `job` (bench/worker.mjs's job: workload id, cfg, target, paths).
- * @param {{ workload: string, cfg: object, target: import('../util.mjs').Target, paths: object }} job
- * @returns {Promise<object>} the `run` phase's measurement (seconds, cpuSeconds, peakRssBytes, ops or bytes)
+ * One measurement of `job` (bench/worker.mjs's job: workload id, cfg, target, paths, and the
+ * S3 server's pid on S3 rows).
+ * @param {{ workload: string, cfg: object, target: import('../util.mjs').Target, paths: object, serverPid?: number | null }} job
+ * @returns {Promise<object>} the `run` phase's measurement (seconds, cpuSeconds, serverCpuSeconds, peakRssBytes, ops or bytes)
  */
 export async function measure(job) {
   const child = spawn(venvPython(path.dirname(LIBS)), ['-u', path.join(LIBS, 'obstore_worker.py')], {
