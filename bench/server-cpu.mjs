@@ -37,7 +37,7 @@ export function findServerPid(endpoint) {
  * @param {number | null | undefined} pid
  * @returns {number | null}
  */
-export function processCpuSeconds(pid) {
+function processCpuSeconds(pid) {
   if (!pid) return null
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -47,5 +47,19 @@ export function processCpuSeconds(pid) {
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
   } catch {
     return null
+  }
+}
+
+/**
+ * Starts a reading of the process's CPU; the function it returns gives the seconds since,
+ * or null when either reading failed (or there is no pid).
+ * @param {number | null | undefined} pid
+ * @returns {() => number | null}
+ */
+export function cpuSecondsFrom(pid) {
+  const start = processCpuSeconds(pid)
+  return () => {
+    const now = processCpuSeconds(pid)
+    return start == null || now == null ? null : now - start
   }
 }

@@ -3,7 +3,7 @@
 // thread: Rust's too), the process's peak RSS and, for S3 rows, the S3 server's CPU over the
 // same span (job.serverPid); prints one line `BENCH_RESULT <json>`.
 import { performance } from 'node:perf_hooks'
-import { processCpuSeconds } from './server-cpu.mjs'
+import { cpuSecondsFrom } from './server-cpu.mjs'
 import { byId } from './workloads/index.mjs'
 
 const job = JSON.parse(process.argv[2])
@@ -14,10 +14,10 @@ try {
   let measured
   if (job.lib === 'limit') {
     await wl.limit(ctx) // warm-up: same requests once (also warms the server)
-    const server0 = processCpuSeconds(job.serverPid)
+    const serverCpu = cpuSecondsFrom(job.serverPid)
     const t0 = performance.now()
     const r = await wl.limit(ctx)
-    measured = { seconds: (performance.now() - t0) / 1e3, serverCpuSeconds: serverCpuSince(server0), ...r }
+    measured = { seconds: (performance.now() - t0) / 1e3, serverCpuSeconds: serverCpu(), ...r }
   } else {
     const mod = await import(`./libs/${job.lib.replace(/^node:/, '')}.mjs`) // node:fs -> libs/fs.mjs
     // a peer in another language (libs/obstore.mjs) runs these same phases in its own process
@@ -37,19 +37,13 @@ async function measureHere(mod) {
   ctx.lib = await mod.open(job.target, { concurrency })
   await wl.prepare?.(ctx)
   await wl.warmup?.(ctx)
-  const server0 = processCpuSeconds(job.serverPid)
+  const serverCpu = cpuSecondsFrom(job.serverPid)
   const c0 = process.cpuUsage()
   const t0 = performance.now()
   const r = await wl.run(ctx)
   const seconds = (performance.now() - t0) / 1e3
   const cpu = process.cpuUsage(c0)
-  const serverCpuSeconds = serverCpuSince(server0)
+  const serverCpuSeconds = serverCpu()
   await ctx.lib.close?.()
   return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, serverCpuSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...r }
-}
-
-/** The server's CPU seconds since a reading of `processCpuSeconds`, or null without one. */
-function serverCpuSince(start) {
-  const now = processCpuSeconds(job.serverPid)
-  return start == null || now == null ? null : now - start
 }

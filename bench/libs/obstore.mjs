@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { processCpuSeconds } from '../server-cpu.mjs'
+import { cpuSecondsFrom } from '../server-cpu.mjs'
 import { venvPython } from '../setup.mjs'
 
 const LIBS = path.dirname(fileURLToPath(import.meta.url))
@@ -40,11 +40,11 @@ export async function measure(job) {
     await call({ cmd: 'open', job })
     await call({ cmd: 'prepare' })
     await call({ cmd: 'warmup' })
-    const server0 = processCpuSeconds(job.serverPid)
+    const serverCpu = cpuSecondsFrom(job.serverPid)
     const measured = await call({ cmd: 'run' })
-    const server1 = processCpuSeconds(job.serverPid)
+    const serverCpuSeconds = serverCpu()
     await call({ cmd: 'close' })
-    return { ...measured, serverCpuSeconds: server0 == null || server1 == null ? null : server1 - server0 }
+    return { ...measured, serverCpuSeconds }
   } catch (e) {
     child.kill()
     throw e
