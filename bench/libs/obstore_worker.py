@@ -216,7 +216,9 @@ def small_get(count, concurrency, size, prefix="fixtures/small", fill=False):
 
 def ranges(count, concurrency):
     async def warmup(ctx):
-        await pool(64, ctx.cfg[concurrency], lambda _: ctx.lib.get_range("fixtures/large", 0, ctx.cfg["rangeBytes"]))
+        # as many reads as will be in flight, so the connection pool is open (workloads/s3-small.mjs)
+        n = max(64, ctx.cfg[concurrency])
+        await pool(n, ctx.cfg[concurrency], lambda _: ctx.lib.get_range("fixtures/large", 0, ctx.cfg["rangeBytes"]))
 
     async def run(ctx):
         want = ctx.cfg["rangeBytes"]

@@ -92,21 +92,25 @@ impl std::fmt::Display for StorageFailure {
 
 impl From<object_store::Error> for StorageFailure {
     fn from(err: object_store::Error) -> Self {
-        use object_store::Error as E;
-        let code = match &err {
-            E::NotFound { .. } => ErrorCode::NotFound,
-            E::AlreadyExists { .. } => ErrorCode::AlreadyExists,
-            E::Precondition { .. } => ErrorCode::PreconditionFailed,
-            E::NotModified { .. } => ErrorCode::NotModified,
-            E::PermissionDenied { .. } => ErrorCode::PermissionDenied,
-            E::Unauthenticated { .. } => ErrorCode::Unauthenticated,
-            E::InvalidPath { .. } => ErrorCode::InvalidPath,
-            E::NotSupported { .. } | E::NotImplemented { .. } => ErrorCode::NotSupported,
-            E::UnknownConfigurationKey { .. } => ErrorCode::InvalidConfig,
-            E::Generic { source, .. } => classify_generic(source.as_ref()),
-            _ => ErrorCode::Generic,
-        };
-        Self::new(code, error_chain(&err))
+        Self::new(code_of(&err), error_chain(&err))
+    }
+}
+
+/// The code of an object_store error.
+fn code_of(err: &object_store::Error) -> ErrorCode {
+    use object_store::Error as E;
+    match err {
+        E::NotFound { .. } => ErrorCode::NotFound,
+        E::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+        E::Precondition { .. } => ErrorCode::PreconditionFailed,
+        E::NotModified { .. } => ErrorCode::NotModified,
+        E::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+        E::Unauthenticated { .. } => ErrorCode::Unauthenticated,
+        E::InvalidPath { .. } => ErrorCode::InvalidPath,
+        E::NotSupported { .. } | E::NotImplemented { .. } => ErrorCode::NotSupported,
+        E::UnknownConfigurationKey { .. } => ErrorCode::InvalidConfig,
+        E::Generic { source, .. } => classify_generic(source.as_ref()),
+        _ => ErrorCode::Generic,
     }
 }
 
@@ -131,6 +135,11 @@ impl From<napi::Error> for StorageFailure {
 fn classify_generic(source: &(dyn std::error::Error + 'static)) -> ErrorCode {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(source);
     while let Some(err) = current {
+        // An error of object_store's own inside a request's failure: an S3 store's request
+        // signer (sign/s3/signing_client.rs) passes on its credential provider's this way.
+        if let Some(inner) = err.downcast_ref::<object_store::Error>() {
+            return code_of(inner);
+        }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
             return match io.kind() {
                 std::io::ErrorKind::NotFound => ErrorCode::NotFound,

@@ -11,6 +11,7 @@ use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::redact::redact;
 use crate::sign::s3::endpoint::S3Endpoint;
+use crate::sign::s3::signing_client::{SigningConnector, StoreRequestSigner};
 use crate::sign::s3::S3Signer;
 use crate::store::{NativeStore, PresignedMultipart, StoreInner};
 use crate::upload::part_size::S3_LIMITS;
@@ -141,7 +142,24 @@ fn build(
     let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
     let region = builder.get_config_value(&AmazonS3ConfigKey::Region);
     let s3_endpoint = S3Endpoint::of(&builder)?;
+    let own_signing = signs_its_own_requests(&builder).then(|| {
+        let sign_payload = builder
+            .get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
+            .is_none_or(|unsigned| unsigned != "true");
+        (SigningConnector::default(), sign_payload)
+    });
+    if let Some((connector, _)) = &own_signing {
+        builder = builder
+            .with_skip_signature(true)
+            .with_http_connector(connector.clone());
+    }
     let s3 = builder.build().map_err(config_error)?;
+    if let Some((connector, sign_payload)) = own_signing {
+        let signer =
+            StoreRequestSigner::new(s3_endpoint.clone(), s3.credentials().clone(), sign_payload);
+        // A new connector's cell: it is empty until now.
+        let _ = connector.signer.set(signer);
+    }
     let mut description = match url {
         Some(url) => format!("S3Store({}", describe_url(url)),
         None => format!("S3Store(bucket={bucket:?}"),
@@ -174,6 +192,15 @@ fn build(
         signer,
     });
     Ok(inner)
+}
+
+/// Whether the store's requests are signed by stowage's own SigV4 signer
+/// (sign/s3/signing_client.rs) rather than object_store's, which derives the signing key
+/// anew for every request. Not for a store that signs nothing (`skipSignature`), nor for S3
+/// Express One Zone, whose session credentials object_store fetches and uses itself.
+fn signs_its_own_requests(builder: &AmazonS3Builder) -> bool {
+    let on = |key| builder.get_config_value(&key).is_some_and(|v| v == "true");
+    !on(AmazonS3ConfigKey::SkipSignature) && !on(AmazonS3ConfigKey::S3Express)
 }
 
 /// The bucket the store was built for, from a URL (`s3://bucket`) or options alike: an

@@ -1,11 +1,14 @@
-//! S3's own SigV4 presigner: URLs (`presign`), browser form uploads (`post`) and the part
-//! URLs of presigned multipart uploads, over the store's endpoint (`endpoint`) and credential
-//! provider, with signing keys derived once a day (`key`).
+//! S3's own SigV4 signer: URLs (`presign`), browser form uploads (`post`), the part
+//! URLs of presigned multipart uploads, and the store's own requests (`request`, sent through
+//! `signing_client`), over the store's endpoint (`endpoint`) and credential provider, with
+//! signing keys derived once a day (`key`).
 
 pub mod endpoint;
 pub mod key;
 pub mod post;
 pub mod presign;
+pub mod request;
+pub mod signing_client;
 #[cfg(test)]
 mod tests;
 

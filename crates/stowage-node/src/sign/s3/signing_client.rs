@@ -1,0 +1,204 @@
+//! The HTTP client of an S3 store that signs the store's requests itself (`request`), with a
+//! signing key derived once a day, instead of object_store deriving one per request. The
+//! store is built with `skip_signature`, so object_store sends its requests unsigned through
+//! this client, which signs each one (each retry too, with a fresh date) before it goes out.
+//!
+//! Only requests to the store's own bucket endpoint are signed: the same connector also makes
+//! the clients of object_store's credential providers (STS, instance metadata, containers),
+//! whose requests must go out as they are.
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use object_store::aws::AwsCredentialProvider;
+use object_store::client::{HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest};
+use object_store::client::{HttpResponse, HttpService, ReqwestConnector};
+use object_store::ClientOptions;
+use url::Url;
+
+use super::endpoint::S3Endpoint;
+use super::key::SigningKeys;
+use super::presign::Timestamp;
+use super::request::{sign_request, RequestSigning};
+
+/// Signs the requests of one S3 store.
+pub struct StoreRequestSigner {
+    endpoint: S3Endpoint,
+    /// The store's own provider, which caches and refreshes the credential.
+    credentials: AwsCredentialProvider,
+    keys: SigningKeys,
+    sign_payload: bool,
+}
+
+impl std::fmt::Debug for StoreRequestSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The credential provider is left out: whatever it holds stays out of logs.
+        f.debug_struct("StoreRequestSigner")
+            .field("origin", &self.endpoint.origin)
+            .field("base_path", &self.endpoint.base_path)
+            .field("sign_payload", &self.sign_payload)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StoreRequestSigner {
+    pub fn new(
+        endpoint: S3Endpoint,
+        credentials: AwsCredentialProvider,
+        sign_payload: bool,
+    ) -> Self {
+        Self {
+            endpoint,
+            credentials,
+            keys: SigningKeys::default(),
+            sign_payload,
+        }
+    }
+
+    /// Whether `uri` is a request to the store's bucket: its origin is the endpoint's and its
+    /// path the bucket's path or below it. A URI written as the endpoint's own URLs are (the
+    /// usual case) is matched as text; one that differs only in spelling (a default port, an
+    /// upper-case host) is parsed as a URL, which normalizes both the same way.
+    fn covers(&self, uri: &http::Uri) -> bool {
+        let below_base = |path: &str| {
+            let base = self.endpoint.base_path.as_str();
+            path.strip_prefix(base)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        let origin = &self.endpoint.origin;
+        if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+            let authority = authority.as_str();
+            let same_origin = origin.len() == scheme.len() + 3 + authority.len()
+                && origin.starts_with(scheme)
+                && origin[scheme.len()..].starts_with("://")
+                && origin.ends_with(authority);
+            if same_origin {
+                return below_base(uri.path());
+            }
+        }
+        match Url::parse(&uri.to_string()) {
+            Ok(url) => &url[..url::Position::BeforePath] == origin && below_base(url.path()),
+            Err(_) => false,
+        }
+    }
+
+    async fn sign(&self, request: &mut HttpRequest) -> Result<(), HttpError> {
+        // Unknown: a credential that cannot be had is not the request's fault, and is not
+        // retried (the provider has its own retries); the error mapping finds its code.
+        let credential = self
+            .credentials
+            .get_credential()
+            .await
+            .map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))?;
+        let at = Timestamp::of(Utc::now());
+        let key = self.keys.get(&credential, at.date, &self.endpoint.region);
+        let signing = RequestSigning {
+            credential: &credential,
+            key: &key,
+            at,
+            region: &self.endpoint.region,
+            host: &self.endpoint.host,
+            sign_payload: self.sign_payload,
+            request_payer: self.endpoint.request_payer,
+        };
+        sign_request(request, &signing).map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))
+    }
+}
+
+/// The connector an S3 store is built with: reqwest's, with every client it makes signing
+/// through `signer`, which is set once the store is built (its credential provider only
+/// exists then). Before that, nothing is signed; nothing is sent before it either.
+#[derive(Debug, Default, Clone)]
+pub struct SigningConnector {
+    pub signer: Arc<OnceLock<StoreRequestSigner>>,
+}
+
+impl HttpConnector for SigningConnector {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let inner = ReqwestConnector::default().connect(options)?;
+        Ok(HttpClient::new(SigningService {
+            inner,
+            signer: self.signer.clone(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct SigningService {
+    inner: HttpClient,
+    signer: Arc<OnceLock<StoreRequestSigner>>,
+}
+
+#[async_trait]
+impl HttpService for SigningService {
+    async fn call(&self, mut request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        if let Some(signer) = self.signer.get() {
+            if signer.covers(request.uri()) {
+                signer.sign(&mut request).await?;
+            }
+        }
+        self.inner.execute(request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::aws::AwsCredential;
+    use object_store::StaticCredentialProvider;
+
+    fn signer(origin: &str, base_path: &str) -> StoreRequestSigner {
+        let endpoint = S3Endpoint {
+            origin: origin.into(),
+            host: origin.split("://").nth(1).unwrap().into(),
+            base_path: base_path.into(),
+            region: "us-east-1".into(),
+            request_payer: false,
+        };
+        let credential = AwsCredential {
+            key_id: "id".into(),
+            secret_key: "secret".into(),
+            token: None,
+        };
+        StoreRequestSigner::new(
+            endpoint,
+            Arc::new(StaticCredentialProvider::new(credential)),
+            true,
+        )
+    }
+
+    #[test]
+    fn signs_only_the_bucket_requests() {
+        let path_style = signer("http://127.0.0.1:9000", "/bkt");
+        let covers = |s: &StoreRequestSigner, uri: &str| s.covers(&uri.parse().unwrap());
+        assert!(covers(&path_style, "http://127.0.0.1:9000/bkt/a/b.txt"));
+        assert!(covers(
+            &path_style,
+            "http://127.0.0.1:9000/bkt?list-type=2&prefix=a"
+        ));
+        assert!(covers(&path_style, "http://127.0.0.1:9000/bkt"));
+        // Another bucket whose name starts alike, the server's root (STS), another host.
+        assert!(!covers(&path_style, "http://127.0.0.1:9000/bkt2/a"));
+        assert!(!covers(
+            &path_style,
+            "http://127.0.0.1:9000/?Action=AssumeRoleWithWebIdentity"
+        ));
+        assert!(!covers(&path_style, "http://127.0.0.1:9001/bkt/a"));
+        assert!(!covers(
+            &path_style,
+            "http://169.254.169.254/latest/api/token"
+        ));
+
+        let aws = signer("https://bkt.s3.us-east-1.amazonaws.com", "");
+        assert!(covers(&aws, "https://bkt.s3.us-east-1.amazonaws.com/k"));
+        assert!(covers(
+            &aws,
+            "https://bkt.s3.us-east-1.amazonaws.com?list-type=2"
+        ));
+        // Spelled otherwise, the same endpoint.
+        assert!(covers(&aws, "https://BKT.s3.us-east-1.amazonaws.com:443/k"));
+        assert!(!covers(&aws, "https://sts.us-east-1.amazonaws.com/"));
+        assert!(!covers(&aws, "http://bkt.s3.us-east-1.amazonaws.com/k"));
+    }
+}
