@@ -67,9 +67,22 @@ pub fn scope(at: &Timestamp, region: &str) -> String {
     format!("{}/{region}/{SERVICE}/aws4_request", at.date_str())
 }
 
-/// SigV4's canonical header value: trimmed, inner runs of whitespace as one space.
+/// Append SigV4's canonical form of a header value to `out`: trimmed, inner runs of
+/// whitespace as one space.
+pub fn push_canonical_value(out: &mut String, value: &str) {
+    for (i, word) in value.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+}
+
+/// [`push_canonical_value`] into a new string.
 fn canonical_value(value: &str) -> String {
-    value.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(value.len());
+    push_canonical_value(&mut out, value);
+    out
 }
 
 /// What the URLs of one signing call share.
