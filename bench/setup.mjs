@@ -1,6 +1,6 @@
 // The bench's own setup: its pinned extra dependencies (bench/.deps) and the native binary it
 // measures. Its S3 server is the shared one of servers/ (crates/s3-mem-server).
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -111,13 +111,10 @@ export function snapshotNative(root, tmp, explicit) {
   const sha = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 12)
   const dest = path.join(tmp, `stowage-${sha}.node`)
   if (!fs.existsSync(dest)) fs.writeFileSync(dest, bytes)
-  let profile
-  try {
-    const sections = execFileSync('readelf', ['-S', '-W', dest], { encoding: 'utf8', maxBuffer: 1 << 24 })
-    profile = /\.debug_info/.test(sections) ? 'debug' : 'release'
-  } catch {
-    profile = bytes.length > 50 * 1024 * 1024 ? 'debug' : 'release' // debug builds are ~150 MB, release ~10 MB
-  }
+  // By size, not by a `.debug_info` section: a release build kept unstripped for `perf`
+  // (CARGO_PROFILE_RELEASE_STRIP=none, ~17 MB) has one too, from the standard library. A debug
+  // build of the addon is ~150 MB, a stripped release build ~10 MB.
+  const profile = bytes.length > 50 * 1024 * 1024 ? 'debug' : 'release'
   const mtime = fs.statSync(src).mtime
   return { source: src, path: dest, sha, profile, sizeBytes: bytes.length, mtime: mtime.toISOString() }
 }
