@@ -3,6 +3,7 @@
 // thread: Rust's too), the process's peak RSS and, for S3 rows, the S3 server's CPU over the
 // same span (job.serverPid); prints one line `BENCH_RESULT <json>`.
 import { performance } from 'node:perf_hooks'
+import { peakRssBytes } from './peak-rss.mjs'
 import { cpuSecondsFrom } from './server-cpu.mjs'
 import { byId } from './workloads/index.mjs'
 
@@ -45,5 +46,5 @@ async function measureHere(mod) {
   const cpu = process.cpuUsage(c0)
   const serverCpuSeconds = serverCpu()
   await ctx.lib.close?.()
-  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, serverCpuSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...r }
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, serverCpuSeconds, peakRssBytes: peakRssBytes(), ...r }
 }
