@@ -33,13 +33,13 @@ pub fn put_local(
 /// The largest piece of a body written to a local file in one `write`.
 ///
 /// A Buffer put used to be written in one `write` of its whole length. On the ext4 disk of
-/// this project's test VM (kernel 6.18), a third of the 128 MiB puts in fresh processes then
-/// took 140-320 ms of CPU in the kernel's copy into the page cache, where the others took
-/// 30-45 ms (6 slow of 18 processes, release build, interleaved); written in 1 MiB pieces,
-/// 0 of 18 were slow (28-78 ms). Node's `fs.writeFile` writes 512 KiB at a time. Our guess
-/// (not proven): one huge write lets the kernel back the file with its largest page-cache
-/// folios, whose first use on this VM is slow, as fresh huge pages are (see
-/// `io/large_buffer.rs`).
+/// this project's test VM (kernel 6.18), 5 of 18 puts of 128 MiB, each in a fresh process,
+/// then took 142-323 ms where the others took 29-52 ms (release build, interleaved with the
+/// build below), and `perf` put the extra time, which was CPU time, in the kernel's copy into
+/// the page cache; written in 1 MiB pieces, none of 18 did (28-78 ms). Node's
+/// `fs.writeFile` writes 512 KiB at a time. Our guess (not proven): one huge write lets the
+/// kernel back the file with its largest page-cache folios, whose first use on this VM is
+/// slow, as fresh huge pages are (see `io/large_buffer.rs`).
 const WRITE_PIECE: usize = 1024 * 1024;
 
 /// `chunks` as one payload of pieces of at most [`WRITE_PIECE`] bytes (views of the chunks,
