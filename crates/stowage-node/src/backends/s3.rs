@@ -11,6 +11,7 @@ use crate::capabilities::Capabilities;
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
 use crate::redact::redact;
 use crate::sign::s3::endpoint::S3Endpoint;
+use crate::sign::s3::key::StoreSigning;
 use crate::sign::s3::signing_client::{SigningConnector, StoreRequestSigner};
 use crate::sign::s3::S3Signer;
 use crate::store::{NativeStore, PresignedMultipart, StoreInner};
@@ -142,23 +143,24 @@ fn build(
     let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
     let region = builder.get_config_value(&AmazonS3ConfigKey::Region);
     let s3_endpoint = S3Endpoint::of(&builder)?;
-    let own_signing = signs_its_own_requests(&builder).then(|| {
-        let sign_payload = builder
-            .get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
-            .is_none_or(|unsigned| unsigned != "true");
-        (SigningConnector::default(), sign_payload)
-    });
-    if let Some((connector, _)) = &own_signing {
+    // Read before the builder is consumed: whether requests sign their bodies.
+    let sign_payload = builder
+        .get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
+        .is_none_or(|unsigned| unsigned != "true");
+    let connector = signs_its_own_requests(&builder).then(SigningConnector::default);
+    if let Some(connector) = &connector {
         builder = builder
             .with_skip_signature(true)
             .with_http_connector(connector.clone());
     }
     let s3 = builder.build().map_err(config_error)?;
-    if let Some((connector, sign_payload)) = own_signing {
-        let signer =
-            StoreRequestSigner::new(s3_endpoint.clone(), s3.credentials().clone(), sign_payload);
+    // The presigner and the request signer share the store's credential provider and keys.
+    let signing = Arc::new(StoreSigning::new(s3_endpoint, s3.credentials().clone()));
+    if let Some(connector) = connector {
         // A new connector's cell: it is empty until now.
-        let _ = connector.signer.set(signer);
+        let _ = connector
+            .signer
+            .set(StoreRequestSigner::new(signing.clone(), sign_payload));
     }
     let mut description = match url {
         Some(url) => format!("S3Store({}", describe_url(url)),
@@ -173,11 +175,7 @@ fn build(
     }
     description.push_str(&describe_prefix(prefix));
     description.push(')');
-    let signer = Arc::new(S3Signer::new(
-        s3_endpoint,
-        bucket_of(&s3),
-        s3.credentials().clone(),
-    ));
+    let signer = Arc::new(S3Signer::new(signing, bucket_of(&s3)));
     let multipart: Arc<dyn MultipartStore> = Arc::new(s3.clone());
     let mut inner = assemble(
         Adjusted::new(s3, retries),

@@ -16,39 +16,28 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use object_store::aws::{AwsCredential, AwsCredentialProvider};
+use object_store::aws::AwsCredential;
 use object_store::path::Path;
 
 use crate::error::{StorageFailure, StorageResult};
 use crate::sign::{PostRequest, SignRequest, SignedPost, UrlSigner};
 
-use self::endpoint::S3Endpoint;
-use self::key::SigningKeys;
+use self::key::StoreSigning;
 use self::presign::{Presign, Timestamp};
 
 /// Presigns for one S3 store.
 pub struct S3Signer {
-    endpoint: S3Endpoint,
+    signing: Arc<StoreSigning>,
     bucket: String,
-    /// The store's own provider: it caches and refreshes the credential (a JavaScript
-    /// `credentialProvider` until near its `expiresAt`, instance and web-identity ones
-    /// until near theirs), so asking it per call costs a lock, not a fetch.
-    credentials: AwsCredentialProvider,
-    keys: SigningKeys,
 }
 
 impl S3Signer {
-    pub fn new(endpoint: S3Endpoint, bucket: String, credentials: AwsCredentialProvider) -> Self {
-        Self {
-            endpoint,
-            bucket,
-            credentials,
-            keys: SigningKeys::default(),
-        }
+    pub fn new(signing: Arc<StoreSigning>, bucket: String) -> Self {
+        Self { signing, bucket }
     }
 
     async fn credential(&self) -> StorageResult<Arc<AwsCredential>> {
-        Ok(self.credentials.get_credential().await?)
+        Ok(self.signing.credential().await?)
     }
 
     /// What the URLs of one call share, signed by `credential` at `at`.
@@ -59,8 +48,8 @@ impl S3Signer {
         request: &'a SignRequest,
         extra: &[(&str, &str)],
     ) -> Presign<'a> {
-        let key = self.keys.get(credential, at.date, &self.endpoint.region);
-        Presign::new(&self.endpoint, credential, key, at, request, extra)
+        let key = self.signing.key(credential, at);
+        Presign::new(&self.signing.endpoint, credential, key, at, request, extra)
     }
 
     /// URLs for `paths`, signed by `credential` at `at` (tests fix both).
@@ -127,11 +116,9 @@ impl UrlSigner for S3Signer {
     async fn sign_post(&self, path: &Path, request: &PostRequest) -> StorageResult<SignedPost> {
         let credential = self.credential().await?;
         let now = Utc::now();
-        let key = self
-            .keys
-            .get(&credential, Timestamp::of(now).date, &self.endpoint.region);
+        let key = self.signing.key(&credential, &Timestamp::of(now));
         post::sign(
-            &self.endpoint,
+            &self.signing.endpoint,
             &self.bucket,
             &credential,
             &key,

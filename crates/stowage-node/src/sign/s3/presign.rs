@@ -18,8 +18,9 @@ use super::key::SERVICE;
 
 /// The SigV4 algorithm name.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-/// A presigned URL never covers the body: its holder sends whatever they send.
-const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// The payload hash of a request whose body is not signed. A presigned URL never covers the
+/// body: its holder sends whatever they send.
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 /// A signing time in SigV4's two forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,62 @@ impl Timestamp {
 /// The credential scope: `date/region/s3/aws4_request`.
 pub fn scope(at: &Timestamp, region: &str) -> String {
     format!("{}/{region}/{SERVICE}/aws4_request", at.date_str())
+}
+
+/// The start of SigV4's string to sign, up to the canonical request's hash: the algorithm,
+/// the signing time and the scope, a line each.
+pub fn string_to_sign_prefix(at: &Timestamp, scope: &str) -> String {
+    let mut prefix = String::with_capacity(ALGORITHM.len() + scope.len() + 20);
+    for part in [ALGORITHM, "\n", at.datetime_str(), "\n", scope, "\n"] {
+        prefix.push_str(part);
+    }
+    prefix
+}
+
+/// A SigV4 canonical request, in its parts: whatever signs (a presigned URL's query, a
+/// request's `Authorization` header) hashes and signs it here.
+pub struct CanonicalRequest<'a> {
+    pub method: &'a str,
+    /// The URI's path, as sent (already encoded).
+    pub path: &'a str,
+    /// The canonical query: strictly encoded and sorted (see [`canonical_query`]).
+    pub query: &'a str,
+    /// `name:value\n` for every signed header, sorted by name.
+    pub headers: &'a str,
+    /// The signed headers' names, sorted, joined with `;`.
+    pub signed_headers: &'a str,
+    /// The body's hex SHA-256, or [`UNSIGNED_PAYLOAD`].
+    pub payload_hash: &'a str,
+}
+
+impl CanonicalRequest<'_> {
+    /// The signature: HMAC-SHA256, with the day's signing `key`, of the string to sign, which
+    /// is `to_sign_prefix` (see [`string_to_sign_prefix`]) and this request's hex SHA-256.
+    /// The canonical request is hashed part by part, never joined into one string.
+    pub fn signature(&self, key: &hmac::Key, to_sign_prefix: &str) -> hmac::Tag {
+        let mut hash = digest::Context::new(&digest::SHA256);
+        for part in [
+            self.method,
+            "\n",
+            self.path,
+            "\n",
+            self.query,
+            "\n",
+            self.headers,
+            "\n",
+            self.signed_headers,
+            "\n",
+            self.payload_hash,
+        ] {
+            hash.update(part.as_bytes());
+        }
+        let mut hashed = String::with_capacity(64);
+        push_hex(&mut hashed, hash.finish().as_ref());
+        let mut mac = hmac::Context::with_key(key);
+        mac.update(to_sign_prefix.as_bytes());
+        mac.update(hashed.as_bytes());
+        mac.sign()
+    }
 }
 
 /// Append SigV4's canonical form of a header value to `out`: trimmed, inner runs of
@@ -156,13 +213,7 @@ impl<'a> Presign<'a> {
         params.extend_from_slice(extra);
         let query = canonical_query(&params);
 
-        let mut to_sign_prefix = String::with_capacity(ALGORITHM.len() + scope.len() + 20);
-        to_sign_prefix.push_str(ALGORITHM);
-        to_sign_prefix.push('\n');
-        to_sign_prefix.push_str(at.datetime_str());
-        to_sign_prefix.push('\n');
-        to_sign_prefix.push_str(&scope);
-        to_sign_prefix.push('\n');
+        let to_sign_prefix = string_to_sign_prefix(at, &scope);
         Self {
             endpoint,
             method: request.method.as_str(),
@@ -190,28 +241,15 @@ impl<'a> Presign<'a> {
         url.push('/');
         push_encoded(&mut url, path.as_ref(), STRICT_PATH);
 
-        let mut hash = digest::Context::new(&digest::SHA256);
-        for part in [
-            self.method,
-            "\n",
-            &url[uri_start..],
-            "\n",
-            self.query.as_str(),
-            "\n",
-            self.canonical_headers.as_str(),
-            "\n",
-            self.signed_headers.as_str(),
-            "\n",
-            UNSIGNED_PAYLOAD,
-        ] {
-            hash.update(part.as_bytes());
+        let signature = CanonicalRequest {
+            method: self.method,
+            path: &url[uri_start..],
+            query: &self.query,
+            headers: &self.canonical_headers,
+            signed_headers: &self.signed_headers,
+            payload_hash: UNSIGNED_PAYLOAD,
         }
-        let mut hashed = String::with_capacity(64);
-        push_hex(&mut hashed, hash.finish().as_ref());
-        let mut mac = hmac::Context::with_key(&self.key);
-        mac.update(self.to_sign_prefix.as_bytes());
-        mac.update(hashed.as_bytes());
-        let signature = mac.sign();
+        .signature(&self.key, &self.to_sign_prefix);
 
         url.push('?');
         url.push_str(&self.query);

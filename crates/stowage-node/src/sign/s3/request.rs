@@ -16,13 +16,13 @@ use object_store::client::{HttpRequest, HttpRequestBody};
 
 use crate::sign::encode::push_hex;
 
-use super::presign::{canonical_query, push_canonical_value, scope, Timestamp, ALGORITHM};
+use super::presign::{canonical_query, push_canonical_value, scope, string_to_sign_prefix};
+use super::presign::{CanonicalRequest, Timestamp, ALGORITHM, UNSIGNED_PAYLOAD};
 
 const DATE_HEADER: HeaderName = HeaderName::from_static("x-amz-date");
 const HASH_HEADER: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 const TOKEN_HEADER: HeaderName = HeaderName::from_static("x-amz-security-token");
 const REQUEST_PAYER_HEADER: HeaderName = HeaderName::from_static("x-amz-request-payer");
-const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// SHA-256 of no bytes: the body hash of every GET, HEAD and DELETE.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -136,37 +136,16 @@ pub fn sign_request(
         }
         _ => String::new(),
     };
-    let mut canonical = digest::Context::new(&digest::SHA256);
-    for part in [
-        request.method().as_str(),
-        "\n",
-        uri.path(),
-        "\n",
-        &query,
-        "\n",
-        &canonical_headers,
-        "\n",
-        &signed_headers,
-        "\n",
-        payload_hash.as_ref(),
-    ] {
-        canonical.update(part.as_bytes());
-    }
     let scope = scope(&s.at, s.region);
-    let mut canonical_hash = String::with_capacity(64);
-    push_hex(&mut canonical_hash, canonical.finish().as_ref());
-    let mut mac = hmac::Context::with_key(s.key);
-    for part in [
-        ALGORITHM,
-        "\n",
-        s.at.datetime_str(),
-        "\n",
-        &scope,
-        "\n",
-        &canonical_hash,
-    ] {
-        mac.update(part.as_bytes());
+    let signature = CanonicalRequest {
+        method: request.method().as_str(),
+        path: uri.path(),
+        query: &query,
+        headers: &canonical_headers,
+        signed_headers: &signed_headers,
+        payload_hash: &payload_hash,
     }
+    .signature(s.key, &string_to_sign_prefix(&s.at, &scope));
     let mut authorization = String::with_capacity(
         ALGORITHM.len() + s.credential.key_id.len() + scope.len() + signed_headers.len() + 120,
     );
@@ -178,7 +157,7 @@ pub fn sign_request(
     authorization.push_str(", SignedHeaders=");
     authorization.push_str(&signed_headers);
     authorization.push_str(", Signature=");
-    push_hex(&mut authorization, mac.sign().as_ref());
+    push_hex(&mut authorization, signature.as_ref());
     let authorization = HeaderValue::from_str(&authorization)
         .map_err(|_| UnsignableRequest("the access key id cannot be sent in a header".into()))?;
     request.headers_mut().insert(AUTHORIZATION, authorization);

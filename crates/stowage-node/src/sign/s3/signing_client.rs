@@ -11,47 +11,38 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use object_store::aws::AwsCredentialProvider;
 use object_store::client::{HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest};
 use object_store::client::{HttpResponse, HttpService, ReqwestConnector};
 use object_store::ClientOptions;
 use url::Url;
 
-use super::endpoint::S3Endpoint;
-use super::key::SigningKeys;
+use super::key::StoreSigning;
 use super::presign::Timestamp;
 use super::request::{sign_request, RequestSigning};
 
 /// Signs the requests of one S3 store.
 pub struct StoreRequestSigner {
-    endpoint: S3Endpoint,
-    /// The store's own provider, which caches and refreshes the credential.
-    credentials: AwsCredentialProvider,
-    keys: SigningKeys,
+    /// Shared with the store's presigner: one credential provider, one day's key.
+    signing: Arc<StoreSigning>,
     sign_payload: bool,
 }
 
 impl std::fmt::Debug for StoreRequestSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The credential provider is left out: whatever it holds stays out of logs.
+        let endpoint = &self.signing.endpoint;
         f.debug_struct("StoreRequestSigner")
-            .field("origin", &self.endpoint.origin)
-            .field("base_path", &self.endpoint.base_path)
+            .field("origin", &endpoint.origin)
+            .field("base_path", &endpoint.base_path)
             .field("sign_payload", &self.sign_payload)
             .finish_non_exhaustive()
     }
 }
 
 impl StoreRequestSigner {
-    pub fn new(
-        endpoint: S3Endpoint,
-        credentials: AwsCredentialProvider,
-        sign_payload: bool,
-    ) -> Self {
+    pub fn new(signing: Arc<StoreSigning>, sign_payload: bool) -> Self {
         Self {
-            endpoint,
-            credentials,
-            keys: SigningKeys::default(),
+            signing,
             sign_payload,
         }
     }
@@ -61,12 +52,12 @@ impl StoreRequestSigner {
     /// usual case) is matched as text; one that differs only in spelling (a default port, an
     /// upper-case host) is parsed as a URL, which normalizes both the same way.
     fn covers(&self, uri: &http::Uri) -> bool {
+        let endpoint = &self.signing.endpoint;
         let below_base = |path: &str| {
-            let base = self.endpoint.base_path.as_str();
-            path.strip_prefix(base)
+            path.strip_prefix(endpoint.base_path.as_str())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         };
-        let origin = &self.endpoint.origin;
+        let origin = &endpoint.origin;
         if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
             let authority = authority.as_str();
             let same_origin = origin.len() == scheme.len() + 3 + authority.len()
@@ -87,20 +78,21 @@ impl StoreRequestSigner {
         // Unknown: a credential that cannot be had is not the request's fault, and is not
         // retried (the provider has its own retries); the error mapping finds its code.
         let credential = self
-            .credentials
-            .get_credential()
+            .signing
+            .credential()
             .await
             .map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))?;
         let at = Timestamp::of(Utc::now());
-        let key = self.keys.get(&credential, at.date, &self.endpoint.region);
+        let key = self.signing.key(&credential, &at);
+        let endpoint = &self.signing.endpoint;
         let signing = RequestSigning {
             credential: &credential,
             key: &key,
             at,
-            region: &self.endpoint.region,
-            host: &self.endpoint.host,
+            region: &endpoint.region,
+            host: &endpoint.host,
             sign_payload: self.sign_payload,
-            request_payer: self.endpoint.request_payer,
+            request_payer: endpoint.request_payer,
         };
         sign_request(request, &signing).map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))
     }
@@ -145,6 +137,7 @@ impl HttpService for SigningService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sign::s3::endpoint::S3Endpoint;
     use object_store::aws::AwsCredential;
     use object_store::StaticCredentialProvider;
 
@@ -161,11 +154,8 @@ mod tests {
             secret_key: "secret".into(),
             token: None,
         };
-        StoreRequestSigner::new(
-            endpoint,
-            Arc::new(StaticCredentialProvider::new(credential)),
-            true,
-        )
+        let credentials = Arc::new(StaticCredentialProvider::new(credential));
+        StoreRequestSigner::new(Arc::new(StoreSigning::new(endpoint, credentials)), true)
     }
 
     #[test]

@@ -15,6 +15,7 @@ use object_store::StaticCredentialProvider;
 use url::Url;
 
 use super::endpoint::S3Endpoint;
+use super::key::StoreSigning;
 use super::presign::Timestamp;
 use super::S3Signer;
 use crate::sign::SignRequest;
@@ -29,11 +30,9 @@ fn credential(token: Option<&str>) -> AwsCredential {
 
 fn ours(builder: &AmazonS3Builder, token: Option<&str>) -> S3Signer {
     let credential = credential(token);
-    S3Signer::new(
-        S3Endpoint::of(builder).unwrap(),
-        "bkt".into(),
-        Arc::new(StaticCredentialProvider::new(credential)),
-    )
+    let credentials = Arc::new(StaticCredentialProvider::new(credential));
+    let signing = StoreSigning::new(S3Endpoint::of(builder).unwrap(), credentials);
+    S3Signer::new(Arc::new(signing), "bkt".into())
 }
 
 /// Query pairs decoded, and the path: what a server reads from a URL.
@@ -154,15 +153,13 @@ fn matches_aws_documented_example() {
         .with_bucket_name("examplebucket")
         .with_endpoint("https://examplebucket.s3.amazonaws.com")
         .with_virtual_hosted_style_request(true);
-    let signer = S3Signer::new(
-        S3Endpoint::of(&builder).unwrap(),
-        "examplebucket".into(),
-        Arc::new(StaticCredentialProvider::new(AwsCredential {
-            key_id: "AKIAIOSFODNN7EXAMPLE".into(),
-            secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-            token: None,
-        })),
-    );
+    let credentials = Arc::new(StaticCredentialProvider::new(AwsCredential {
+        key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+        secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        token: None,
+    }));
+    let signing = StoreSigning::new(S3Endpoint::of(&builder).unwrap(), credentials);
+    let signer = S3Signer::new(Arc::new(signing), "examplebucket".into());
     let credential = Arc::new(AwsCredential {
         key_id: "AKIAIOSFODNN7EXAMPLE".into(),
         secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
