@@ -1,14 +1,10 @@
 //! SigV4 signing keys, derived once per (date, credential) and reused: the derivation is four
 //! HMACs, the signature of a URL one more, so deriving per URL would cost five times the work.
-//! A store's presigner and its request signer share one [`StoreSigning`], and so one key.
 
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::hmac;
-use object_store::aws::{AwsCredential, AwsCredentialProvider};
-
-use super::endpoint::S3Endpoint;
-use super::presign::Timestamp;
+use object_store::aws::AwsCredential;
 
 /// The scope's service: S3.
 pub const SERVICE: &str = "s3";
@@ -52,38 +48,6 @@ impl SigningKeys {
             key: key.clone(),
         });
         key
-    }
-}
-
-/// What one S3 store signs with, shared by its presigner (`S3Signer`) and its request signer
-/// (`signing_client.rs`): the endpoint, the store's credential provider and one cache of
-/// signing keys.
-pub struct StoreSigning {
-    pub endpoint: S3Endpoint,
-    /// The store's own provider: it caches and refreshes the credential (a JavaScript
-    /// `credentialProvider` until near its `expiresAt`, instance and web-identity ones
-    /// until near theirs), so asking it per call costs a lock, not a fetch.
-    credentials: AwsCredentialProvider,
-    keys: SigningKeys,
-}
-
-impl StoreSigning {
-    pub fn new(endpoint: S3Endpoint, credentials: AwsCredentialProvider) -> Self {
-        Self {
-            endpoint,
-            credentials,
-            keys: SigningKeys::default(),
-        }
-    }
-
-    /// The credential to sign with now.
-    pub async fn credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        self.credentials.get_credential().await
-    }
-
-    /// The signing key of `credential` for `at`'s date in the endpoint's region.
-    pub fn key(&self, credential: &Arc<AwsCredential>, at: &Timestamp) -> Arc<hmac::Key> {
-        self.keys.get(credential, at.date, &self.endpoint.region)
     }
 }
 

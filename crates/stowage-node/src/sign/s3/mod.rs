@@ -1,7 +1,7 @@
 //! S3's own SigV4 signer: URLs (`presign`), browser form uploads (`post`), the part
 //! URLs of presigned multipart uploads, and the store's own requests (`request`, sent through
 //! `signing_client`), over the store's endpoint (`endpoint`) and credential provider, with
-//! signing keys derived once a day (`key`).
+//! signing keys derived once a day (`key`), all shared per store (`store_signing`).
 
 pub mod endpoint;
 pub mod key;
@@ -9,6 +9,7 @@ pub mod post;
 pub mod presign;
 pub mod request;
 pub mod signing_client;
+pub mod store_signing;
 #[cfg(test)]
 mod tests;
 
@@ -22,8 +23,8 @@ use object_store::path::Path;
 use crate::error::{StorageFailure, StorageResult};
 use crate::sign::{PostRequest, SignRequest, SignedPost, UrlSigner};
 
-use self::key::StoreSigning;
 use self::presign::{Presign, Timestamp};
+use self::store_signing::StoreSigning;
 
 /// Presigns for one S3 store.
 pub struct S3Signer {

@@ -16,9 +16,9 @@ use object_store::client::{HttpResponse, HttpService, ReqwestConnector};
 use object_store::ClientOptions;
 use url::Url;
 
-use super::key::StoreSigning;
 use super::presign::Timestamp;
 use super::request::{sign_request, RequestSigning};
+use super::store_signing::StoreSigning;
 
 /// Signs the requests of one S3 store.
 pub struct StoreRequestSigner {

@@ -15,8 +15,8 @@ use object_store::StaticCredentialProvider;
 use url::Url;
 
 use super::endpoint::S3Endpoint;
-use super::key::StoreSigning;
 use super::presign::Timestamp;
+use super::store_signing::StoreSigning;
 use super::S3Signer;
 use crate::sign::SignRequest;
 
