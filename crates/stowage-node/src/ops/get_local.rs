@@ -1,4 +1,4 @@
-//! `get` on a `LocalStore`, as one job on a file thread (see `runtime/file_threads.rs`):
+//! `get` on a `LocalStore`, as one job on a file thread (see `runtime/job_threads.rs`):
 //! open, check, and read a small body, with `LocalFileSystem`'s own code run inline, so
 //! metadata, ETags and error mapping are object_store's own.
 

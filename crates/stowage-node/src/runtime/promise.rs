@@ -59,8 +59,8 @@ use napi::bindgen_prelude::{Either, PromiseRaw, ToNapiValue};
 use napi::{sys, Env, JsError};
 
 use crate::error::{ErrorCode, StorageFailure, StorageResult};
-use crate::runtime::file_threads::run_on_file_thread;
 use crate::runtime::guard::{catch_panic, panic_failure};
+use crate::runtime::job_threads::FILE_THREADS;
 
 /// Turns a finished operation into a JavaScript value or error, on the JavaScript thread.
 type Settle = Box<dyn FnOnce(sys::napi_env) -> StorageResult<sys::napi_value> + Send>;
@@ -253,7 +253,7 @@ where
     let (deferred, promise) = new_promise(raw_env)?;
     let queue = enqueue_start(raw_env)?;
     let lease = JsMemoryLease::on(queue.clone());
-    run_on_file_thread(move || {
+    FILE_THREADS.run(move || {
         if queue.is_closing() {
             return; // nobody is left for the result: `work` and its lease are dropped here
         }

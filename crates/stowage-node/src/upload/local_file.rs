@@ -1,4 +1,4 @@
-//! `LocalStore` uploads as jobs on a file thread (see `runtime/file_threads.rs`): a
+//! `LocalStore` uploads as jobs on a file thread (see `runtime/job_threads.rs`): a
 //! single-request `put`, and streamed uploads written chunk by chunk into a staged file.
 //!
 //! Both call `LocalFileSystem` itself, so staging, publishing and error mapping are

@@ -114,7 +114,7 @@ impl ConfinedLocalFileSystem {
 }
 
 /// Run blocking file-system work on tokio's blocking pool, or right here when there is no
-/// runtime (on a file thread, see `file_threads.rs`), as `LocalFileSystem` does.
+/// runtime (on a file thread, see `runtime/job_threads.rs`), as `LocalFileSystem` does.
 async fn off_the_runtime<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> object_store::Result<T> {

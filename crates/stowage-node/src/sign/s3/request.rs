@@ -51,6 +51,9 @@ pub struct RequestSigning<'a> {
     pub host: &'a str,
     /// Whether the body's SHA-256 is signed (`false`: `UNSIGNED-PAYLOAD`).
     pub sign_payload: bool,
+    /// The body's hex SHA-256 when it was computed before signing (a large body, hashed on a
+    /// hash thread: see `signing_client.rs`); `None`: signing hashes the body itself.
+    pub body_sha256: Option<&'a str>,
     /// Whether requests carry `x-amz-request-payer: requester`.
     pub request_payer: bool,
 }
@@ -73,8 +76,10 @@ pub fn sign_request(
         DATE_HEADER,
         HeaderValue::from_bytes(&s.at.datetime).expect("digits"),
     );
-    let payload_hash: Cow<'static, str> = if !s.sign_payload {
+    let payload_hash: Cow<'_, str> = if !s.sign_payload {
         Cow::Borrowed(UNSIGNED_PAYLOAD)
+    } else if let Some(hash) = s.body_sha256 {
+        Cow::Borrowed(hash)
     } else if request.body().content_length() == 0 {
         Cow::Borrowed(EMPTY_SHA256)
     } else {
@@ -166,7 +171,7 @@ pub fn sign_request(
 
 /// The hex SHA-256 of a request body. A body is one buffer or a put's list of them; either
 /// hands out its parts at once (they are in memory), so a clone is read without waiting.
-fn body_sha256(body: &HttpRequestBody) -> String {
+pub fn body_sha256(body: &HttpRequestBody) -> String {
     let mut hash = digest::Context::new(&digest::SHA256);
     if let Some(bytes) = body.as_bytes() {
         hash.update(bytes);
@@ -242,10 +247,25 @@ mod tests {
             region: "eu-west-3",
             host: &host,
             sign_payload,
+            body_sha256: None,
             request_payer: payer,
         };
+        let mut hashed_before = ours.clone();
         sign_request(&mut ours, &signing).unwrap();
         assert_eq!(ours.headers(), theirs.headers(), "{}", theirs.uri());
+        // The same with the body hashed beforehand, as a large one is.
+        let hash = body_sha256(hashed_before.body());
+        let signing = RequestSigning {
+            body_sha256: Some(&hash),
+            ..signing
+        };
+        sign_request(&mut hashed_before, &signing).unwrap();
+        assert_eq!(
+            hashed_before.headers(),
+            theirs.headers(),
+            "{}",
+            theirs.uri()
+        );
     }
 
     #[test]
@@ -306,6 +326,7 @@ mod tests {
             region: "r",
             host: "h",
             sign_payload: true,
+            body_sha256: None,
             request_payer: false,
         };
         let mut req = request("GET", "http://h/b/k", &[], HttpRequestBody::empty());
