@@ -14,6 +14,7 @@ use http_body::Body;
 use object_store::aws::AwsCredential;
 use object_store::client::{HttpRequest, HttpRequestBody};
 
+use crate::runtime::job_threads::HASH_THREADS;
 use crate::sign::encode::push_hex;
 
 use super::presign::{canonical_query, push_canonical_value, scope, string_to_sign_prefix};
@@ -49,11 +50,8 @@ pub struct RequestSigning<'a> {
     /// The `host` the signature covers: the endpoint's host and non-default port, as the
     /// client sends it.
     pub host: &'a str,
-    /// Whether the body's SHA-256 is signed (`false`: `UNSIGNED-PAYLOAD`).
-    pub sign_payload: bool,
-    /// The body's hex SHA-256 when it was computed before signing (a large body, hashed on a
-    /// hash thread: see `signing_client.rs`); `None`: signing hashes the body itself.
-    pub body_sha256: Option<&'a str>,
+    /// The `x-amz-content-sha256` value: `payload_hash` of the request's body.
+    pub payload_hash: &'a str,
     /// Whether requests carry `x-amz-request-payer: requester`.
     pub request_payer: bool,
 }
@@ -76,19 +74,9 @@ pub fn sign_request(
         DATE_HEADER,
         HeaderValue::from_bytes(&s.at.datetime).expect("digits"),
     );
-    let payload_hash: Cow<'_, str> = if !s.sign_payload {
-        Cow::Borrowed(UNSIGNED_PAYLOAD)
-    } else if let Some(hash) = s.body_sha256 {
-        Cow::Borrowed(hash)
-    } else if request.body().content_length() == 0 {
-        Cow::Borrowed(EMPTY_SHA256)
-    } else {
-        Cow::Owned(body_sha256(request.body()))
-    };
-    let headers = request.headers_mut();
     headers.insert(
         HASH_HEADER,
-        HeaderValue::from_str(&payload_hash).expect("hex"),
+        HeaderValue::from_str(s.payload_hash).expect("hex"),
     );
     if s.request_payer {
         headers.insert(REQUEST_PAYER_HEADER, HeaderValue::from_static("requester"));
@@ -148,7 +136,7 @@ pub fn sign_request(
         query: &query,
         headers: &canonical_headers,
         signed_headers: &signed_headers,
-        payload_hash: &payload_hash,
+        payload_hash: s.payload_hash,
     }
     .signature(s.key, &string_to_sign_prefix(&s.at, &scope));
     let mut authorization = String::with_capacity(
@@ -169,9 +157,32 @@ pub fn sign_request(
     Ok(())
 }
 
+/// Bodies of this many bytes or more are hashed on a hash thread, below the JavaScript
+/// thread's priority (`runtime/threads_priority.rs`): a multipart upload's parts, a large single
+/// put. Smaller ones (a quarter of a millisecond of SHA-256 or less) are hashed where they are
+/// signed, which costs less than the trip to another thread and back.
+const HASH_ELSEWHERE_FROM: usize = 256 * 1024;
+
+/// The `x-amz-content-sha256` a request is signed with: `UNSIGNED-PAYLOAD` when payloads are
+/// not signed, else the body's hex SHA-256.
+pub async fn payload_hash(body: &HttpRequestBody, sign_payload: bool) -> Cow<'static, str> {
+    let length = body.content_length();
+    if !sign_payload {
+        Cow::Borrowed(UNSIGNED_PAYLOAD)
+    } else if length == 0 {
+        Cow::Borrowed(EMPTY_SHA256)
+    } else if length < HASH_ELSEWHERE_FROM {
+        Cow::Owned(body_sha256(body))
+    } else {
+        // A clone shares the body's buffers: nothing is copied.
+        let body = body.clone();
+        Cow::Owned(HASH_THREADS.compute(move || body_sha256(&body)).await)
+    }
+}
+
 /// The hex SHA-256 of a request body. A body is one buffer or a put's list of them; either
 /// hands out its parts at once (they are in memory), so a clone is read without waiting.
-pub fn body_sha256(body: &HttpRequestBody) -> String {
+fn body_sha256(body: &HttpRequestBody) -> String {
     let mut hash = digest::Context::new(&digest::SHA256);
     if let Some(bytes) = body.as_bytes() {
         hash.update(bytes);
@@ -213,7 +224,7 @@ mod tests {
     }
 
     /// object_store's signature of `original` and ours at the same second, header by header.
-    fn assert_signed_alike(
+    async fn assert_signed_alike(
         original: HttpRequest,
         credential: &AwsCredential,
         sign_payload: bool,
@@ -246,30 +257,15 @@ mod tests {
             at,
             region: "eu-west-3",
             host: &host,
-            sign_payload,
-            body_sha256: None,
+            payload_hash: &payload_hash(ours.body(), sign_payload).await,
             request_payer: payer,
         };
-        let mut hashed_before = ours.clone();
         sign_request(&mut ours, &signing).unwrap();
         assert_eq!(ours.headers(), theirs.headers(), "{}", theirs.uri());
-        // The same with the body hashed beforehand, as a large one is.
-        let hash = body_sha256(hashed_before.body());
-        let signing = RequestSigning {
-            body_sha256: Some(&hash),
-            ..signing
-        };
-        sign_request(&mut hashed_before, &signing).unwrap();
-        assert_eq!(
-            hashed_before.headers(),
-            theirs.headers(),
-            "{}",
-            theirs.uri()
-        );
     }
 
-    #[test]
-    fn signs_as_object_store_does() {
+    #[tokio::test]
+    async fn signs_as_object_store_does() {
         let plain = AwsCredential {
             key_id: "AKID".into(),
             secret_key: "s3cr3t/+key".into(),
@@ -298,13 +294,16 @@ mod tests {
             ], Bytes::from_static(b"hello world").into()),
             request("PUT", "http://127.0.0.1:9000/bkt/k?partNumber=2&uploadId=u%2B1", &[("x-amz-checksum-sha256", "q==")],
                 PutPayload::from_iter([Bytes::from_static(b"part one, "), Bytes::from_static(b"part two")]).into()),
+            // A body large enough to be hashed on a hash thread.
+            request("PUT", "http://127.0.0.1:9000/bkt/big?partNumber=1&uploadId=u", &[],
+                Bytes::from(vec![7u8; HASH_ELSEWHERE_FROM + 1]).into()),
             // One header sent twice keeps both values, in order.
             request("GET", "http://127.0.0.1:9000/bkt/k", &[("x-amz-meta-a", "1"), ("x-amz-meta-a", "2")], empty()),
         ];
         for case in cases {
             for credential in [&plain, &session] {
                 for (sign_payload, payer) in [(true, false), (false, false), (true, true)] {
-                    assert_signed_alike(case.clone(), credential, sign_payload, payer);
+                    assert_signed_alike(case.clone(), credential, sign_payload, payer).await;
                 }
             }
         }
@@ -325,8 +324,7 @@ mod tests {
             at,
             region: "r",
             host: "h",
-            sign_payload: true,
-            body_sha256: None,
+            payload_hash: EMPTY_SHA256,
             request_payer: false,
         };
         let mut req = request("GET", "http://h/b/k", &[], HttpRequestBody::empty());

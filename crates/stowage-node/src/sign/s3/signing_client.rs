@@ -17,15 +17,8 @@ use object_store::ClientOptions;
 use url::Url;
 
 use super::presign::Timestamp;
-use super::request::{body_sha256, sign_request, RequestSigning};
+use super::request::{payload_hash, sign_request, RequestSigning};
 use super::store_signing::StoreSigning;
-use crate::runtime::job_threads::HASH_THREADS;
-
-/// Bodies of this many bytes or more are hashed on a hash thread, below the JavaScript
-/// thread's priority (`runtime/threads_priority.rs`): a multipart upload's parts, a large single
-/// put. Smaller ones (a quarter of a millisecond of SHA-256 or less) are hashed where they are
-/// signed, which costs less than the trip to another thread and back.
-const HASH_ELSEWHERE_FROM: usize = 256 * 1024;
 
 /// Signs the requests of one S3 store.
 pub struct StoreRequestSigner {
@@ -82,14 +75,7 @@ impl StoreRequestSigner {
     }
 
     async fn sign(&self, request: &mut HttpRequest) -> Result<(), HttpError> {
-        let hashed_before =
-            if self.sign_payload && request.body().content_length() >= HASH_ELSEWHERE_FROM {
-                // A clone shares the body's buffers: nothing is copied.
-                let body = request.body().clone();
-                Some(HASH_THREADS.compute(move || body_sha256(&body)).await)
-            } else {
-                None
-            };
+        let payload_hash = payload_hash(request.body(), self.sign_payload).await;
         // Unknown: a credential that cannot be had is not the request's fault, and is not
         // retried (the provider has its own retries); the error mapping finds its code.
         let credential = self
@@ -106,8 +92,7 @@ impl StoreRequestSigner {
             at,
             region: &endpoint.region,
             host: &endpoint.host,
-            sign_payload: self.sign_payload,
-            body_sha256: hashed_before.as_deref(),
+            payload_hash: &payload_hash,
             request_payer: endpoint.request_payer,
         };
         sign_request(request, &signing).map_err(|err| HttpError::new(HttpErrorKind::Unknown, err))
