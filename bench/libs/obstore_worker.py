@@ -71,6 +71,23 @@ async def pool(n, concurrency, fn):
     await asyncio.gather(*(worker() for _ in range(min(n, concurrency))))
 
 
+async def timed_pool(n, min_seconds, concurrency, fn):
+    """fn(i % n), at most `concurrency` in flight, n calls at least and more until `min_seconds`
+    have passed; returns the calls made (bench/util.mjs `timedPool`)."""
+    end = time.perf_counter() + min_seconds
+    next_i = 0
+
+    async def worker():
+        nonlocal next_i
+        while next_i < n or time.perf_counter() < end:
+            i = next_i
+            next_i += 1
+            await fn(i % n)
+
+    await asyncio.gather(*(worker() for _ in range(min(n, concurrency))))
+    return next_i
+
+
 class Obstore:
     """The adapter: the bench's small interface (bench/libs/*.mjs) over obstore's async API."""
 
@@ -187,8 +204,9 @@ def small_put(count, concurrency, size):
         await pool(64, ctx.cfg[concurrency], lambda i: ctx.lib.put_bytes(key(f"put/{LIB}/small-warm", i), ctx.buf))
 
     async def run(ctx):
-        await pool(ctx.cfg[count], ctx.cfg[concurrency], lambda i: ctx.lib.put_bytes(key(f"put/{LIB}/small", i), ctx.buf))
-        return {"ops": ctx.cfg[count]}
+        ops = await timed_pool(ctx.cfg[count], ctx.cfg["minRunSeconds"], ctx.cfg[concurrency],
+                               lambda i: ctx.lib.put_bytes(key(f"put/{LIB}/small", i), ctx.buf))
+        return {"ops": ops}
 
     return {"prepare": prepare, "warmup": warmup, "run": run}
 
@@ -208,8 +226,8 @@ def small_get(count, concurrency, size, prefix="fixtures/small", fill=False):
         async def one(i):
             expect("got", await ctx.lib.get_bytes(key(prefix, i)), want)
 
-        await pool(ctx.cfg[count], ctx.cfg[concurrency], one)
-        return {"ops": ctx.cfg[count]}
+        ops = await timed_pool(ctx.cfg[count], ctx.cfg["minRunSeconds"], ctx.cfg[concurrency], one)
+        return {"ops": ops}
 
     return {"prepare": prepare, "warmup": warmup, "run": run}
 
@@ -226,8 +244,8 @@ def ranges(count, concurrency):
         async def one(_):
             expect("got", await ctx.lib.get_range("fixtures/large", 0, want), want)
 
-        await pool(ctx.cfg[count], ctx.cfg[concurrency], one)
-        return {"ops": ctx.cfg[count]}
+        ops = await timed_pool(ctx.cfg[count], ctx.cfg["minRunSeconds"], ctx.cfg[concurrency], one)
+        return {"ops": ops}
 
     return {"warmup": warmup, "run": run}
 

@@ -3,7 +3,7 @@
 // the same guarantee); `node:fs` is plain `writeFile`, which a reader may see half-written.
 import fs from 'node:fs'
 import path from 'node:path'
-import { generated, key, pool, randomBytes } from '../util.mjs'
+import { generated, key, pool, randomBytes, span, timedPool } from '../util.mjs'
 
 const LIBS = ['stowage', 'node:fs-atomic', 'node:fs', 'flydrive', 'opendal', 'obstore']
 const clean = (ctx) => fs.rmSync(path.join(ctx.target.dir, 'put', ctx.libName), { recursive: true, force: true })
@@ -12,27 +12,28 @@ const MiB = 1024 * 1024
 export default [
   {
     id: 'local-small-put',
-    title: (cfg) => `local put ${cfg.localSmallCount} × ${cfg.localSmallBytes / 1024} KiB, c${cfg.localConcurrency}`,
+    title: (cfg) => `local put ${cfg.localSmallBytes / 1024} KiB files, c${cfg.localConcurrency} (${span(cfg.localSmallCount, cfg.minRunSeconds)})`,
     target: 'local', unit: 'ops/s', libs: LIBS,
     async prepare(ctx) { clean(ctx); ctx.buf = randomBytes(ctx.cfg.localSmallBytes, 5) },
     warmup: (ctx) => pool(64, ctx.cfg.localConcurrency, (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small-warm`, i), ctx.buf)),
     async run(ctx) {
-      await pool(ctx.cfg.localSmallCount, ctx.cfg.localConcurrency, (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small`, i), ctx.buf))
-      return { ops: ctx.cfg.localSmallCount }
+      const ops = await timedPool(ctx.cfg.localSmallCount, ctx.cfg.minRunSeconds, ctx.cfg.localConcurrency,
+        (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small`, i), ctx.buf))
+      return { ops }
     },
   },
   {
     id: 'local-small-get',
-    title: (cfg) => `local get ${cfg.localSmallCount} × ${cfg.localSmallBytes / 1024} KiB, c${cfg.localConcurrency}`,
+    title: (cfg) => `local get ${cfg.localSmallBytes / 1024} KiB files, c${cfg.localConcurrency} (${span(cfg.localSmallCount, cfg.minRunSeconds)})`,
     target: 'local', unit: 'ops/s', libs: LIBS,
     warmup: (ctx) => pool(64, ctx.cfg.localConcurrency, (i) => ctx.lib.getBytes(key('fixtures/small', i))),
     async run(ctx) {
       const want = ctx.cfg.localSmallBytes
-      await pool(ctx.cfg.localSmallCount, ctx.cfg.localConcurrency, async (i) => {
+      const ops = await timedPool(ctx.cfg.localSmallCount, ctx.cfg.minRunSeconds, ctx.cfg.localConcurrency, async (i) => {
         const n = await ctx.lib.getBytes(key('fixtures/small', i))
         if (n !== want) throw new Error(`got ${n} bytes, expected ${want}`)
       })
-      return { ops: ctx.cfg.localSmallCount }
+      return { ops }
     },
   },
   {

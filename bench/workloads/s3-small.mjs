@@ -1,6 +1,6 @@
 // Many small objects at high concurrency, and obstore's headline: range reads of one object (at
 // our concurrency, and at its own benchmark's).
-import { S3_LIBS, S3_PUT_LIBS, key, pool, randomBytes } from '../util.mjs'
+import { S3_LIBS, S3_PUT_LIBS, key, pool, randomBytes, span, timedPool } from '../util.mjs'
 import { curlMany } from '../limit.mjs'
 
 const kib = (n) => `${n / 1024} KiB`
@@ -8,37 +8,38 @@ const kib = (n) => `${n / 1024} KiB`
 export default [
   {
     id: 's3-small-put',
-    title: (cfg) => `S3 put ${cfg.smallCount} × ${kib(cfg.smallBytes)}, c${cfg.smallConcurrency}`,
+    title: (cfg) => `S3 put ${kib(cfg.smallBytes)}, c${cfg.smallConcurrency} (${span(cfg.smallCount, cfg.minRunSeconds)})`,
     target: 's3', unit: 'ops/s', libs: S3_PUT_LIBS, concurrency: (cfg) => cfg.smallConcurrency,
     async prepare(ctx) { ctx.buf = randomBytes(ctx.cfg.smallBytes, 3) },
     warmup: (ctx) => pool(64, ctx.cfg.smallConcurrency, (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small-warm`, i), ctx.buf)),
     async run(ctx) {
-      await pool(ctx.cfg.smallCount, ctx.cfg.smallConcurrency, (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small`, i), ctx.buf))
-      return { ops: ctx.cfg.smallCount }
+      const ops = await timedPool(ctx.cfg.smallCount, ctx.cfg.minRunSeconds, ctx.cfg.smallConcurrency,
+        (i) => ctx.lib.putBytes(key(`put/${ctx.libName}/small`, i), ctx.buf))
+      return { ops }
     },
     limit: (ctx) => curlMany(ctx, { method: 'PUT', count: ctx.cfg.smallCount, concurrency: ctx.cfg.smallConcurrency,
       key: (i) => key('put/limit/small', i), file: ctx.paths.smallSource }),
   },
   {
     id: 's3-small-get',
-    title: (cfg) => `S3 get ${cfg.smallCount} × ${kib(cfg.smallBytes)}, c${cfg.smallConcurrency}`,
+    title: (cfg) => `S3 get ${kib(cfg.smallBytes)}, c${cfg.smallConcurrency} (${span(cfg.smallCount, cfg.minRunSeconds)})`,
     target: 's3', unit: 'ops/s', libs: S3_LIBS, concurrency: (cfg) => cfg.smallConcurrency,
     warmup: (ctx) => pool(64, ctx.cfg.smallConcurrency, (i) => ctx.lib.getBytes(key('fixtures/small', i))),
     async run(ctx) {
       const want = ctx.cfg.smallBytes
-      await pool(ctx.cfg.smallCount, ctx.cfg.smallConcurrency, async (i) => {
+      const ops = await timedPool(ctx.cfg.smallCount, ctx.cfg.minRunSeconds, ctx.cfg.smallConcurrency, async (i) => {
         const n = await ctx.lib.getBytes(key('fixtures/small', i))
         if (n !== want) throw new Error(`got ${n} bytes, expected ${want}`)
       })
-      return { ops: ctx.cfg.smallCount }
+      return { ops }
     },
     limit: (ctx) => curlMany(ctx, { method: 'GET', count: ctx.cfg.smallCount, concurrency: ctx.cfg.smallConcurrency,
       key: (i) => key('fixtures/small', i) }),
   },
   rangeReads({ id: 's3-range', count: 'rangeCount', concurrency: 'rangeConcurrency',
-    title: (cfg) => `S3 ${cfg.rangeCount} range reads of ${kib(cfg.rangeBytes)}, c${cfg.rangeConcurrency}` }),
+    title: (cfg) => `S3 range reads of ${kib(cfg.rangeBytes)}, c${cfg.rangeConcurrency} (${span(cfg.rangeCount, cfg.minRunSeconds, 'reads at least')})` }),
   rangeReads({ id: 's3-range-cog', count: 'cogCount', concurrency: 'cogConcurrency',
-    title: (cfg) => `S3 ${cfg.cogCount} reads of the first ${kib(cfg.rangeBytes)}, c${cfg.cogConcurrency} (obstore's benchmark)` }),
+    title: (cfg) => `S3 reads of the first ${kib(cfg.rangeBytes)}, c${cfg.cogConcurrency} (obstore's benchmark; ${span(cfg.cogCount, cfg.minRunSeconds, 'reads at least')})` }),
 ]
 
 /**
@@ -56,11 +57,11 @@ function rangeReads({ id, count, concurrency, title }) {
       () => ctx.lib.getRange('fixtures/large', 0, ctx.cfg.rangeBytes)),
     async run(ctx) {
       const want = ctx.cfg.rangeBytes
-      await pool(ctx.cfg[count], ctx.cfg[concurrency], async () => {
+      const ops = await timedPool(ctx.cfg[count], ctx.cfg.minRunSeconds, ctx.cfg[concurrency], async () => {
         const n = await ctx.lib.getRange('fixtures/large', 0, want)
         if (n !== want) throw new Error(`got ${n} bytes, expected ${want}`)
       })
-      return { ops: ctx.cfg[count] }
+      return { ops }
     },
     limit: (ctx) => curlMany(ctx, { method: 'GET', count: ctx.cfg[count], concurrency: ctx.cfg[concurrency],
       key: () => 'fixtures/large', range: `0-${ctx.cfg.rangeBytes - 1}` }),
