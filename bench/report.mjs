@@ -45,6 +45,7 @@ export function aggregate(plan, samples, cfg, unavailable) {
       const errors = ms.filter((m) => m.error).map((m) => m.error)
       if (!ok.length) { group.push({ ...base, status: 'failed', error: errors[0] ?? 'no result' }); continue }
       const rate = ok.map((m) => (m.bytes ? m.bytes / 1e6 / m.seconds : m.ops / m.seconds))
+      const rounds = ok.map((m) => m.round)
       const per = (seconds, m) => (m.bytes ? seconds / (m.bytes / GiB) : seconds / (m.ops / 1000))
       const perUnit = ok.filter((m) => m.cpuSeconds != null).map((m) => per(m.cpuSeconds, m))
       const serverPerUnit = ok.filter((m) => m.serverCpuSeconds != null).map((m) => per(m.serverCpuSeconds, m))
@@ -54,7 +55,7 @@ export function aggregate(plan, samples, cfg, unavailable) {
         median: median(rate), min: Math.min(...rate), max: Math.max(...rate),
         cpuSeconds: perUnit.length ? median(perUnit) : null, cpuUnit: ok[0].bytes ? 's/GiB' : 's/1k ops',
         serverCpuSeconds: serverPerUnit.length ? median(serverPerUnit) : null,
-        peakRssBytes: rss.length ? median(rss) : null, samples: rate,
+        peakRssBytes: rss.length ? median(rss) : null, samples: rate, rounds,
         ...(w.id === 's3-large-put-mem' && lib !== 'limit' ? { eventLoop: ok.map((m) => m.eventLoopP99Ms) } : {}),
       })
     }
@@ -64,7 +65,7 @@ export function aggregate(plan, samples, cfg, unavailable) {
       const loop = group.filter((r) => r.eventLoop).map((r) => /** @type {Row} */ ({
         library: r.library, workload: 'event-loop-p99', title: `event-loop delay p99, ${w.title(cfg)}`,
         unit: 'ms', status: r.status, runs: r.runs, median: median(r.eventLoop), min: Math.min(...r.eventLoop), max: Math.max(...r.eventLoop),
-        cpuSeconds: null, cpuUnit: null, serverCpuSeconds: null, peakRssBytes: null, samples: r.eventLoop,
+        cpuSeconds: null, cpuUnit: null, serverCpuSeconds: null, peakRssBytes: null, samples: r.eventLoop, rounds: r.rounds,
       }))
       for (const r of group) delete r.eventLoop
       finishRatios(loop, false)
@@ -74,13 +75,25 @@ export function aggregate(plan, samples, cfg, unavailable) {
   return rows
 }
 
-/** ratio: this row's median ÷ stowage's; speedup: how many times better stowage is. */
+/**
+ * ratio: this row's median ÷ stowage's; speedup: how many times better stowage is;
+ * pairedSpeedup: the same speed-up taken within each round (stowage's run ÷ this row's run of
+ * that round, the median over the rounds both ran). The machine's speed drifts from round to
+ * round (2 shared cores: one run's 5 rounds of the same small gets spanned 10 600 to 16 200
+ * ops/s), and a round's runs lie minutes apart at most, so the paired figure cancels most
+ * of that drift, where the ratio of two medians may take them from different rounds.
+ */
 function finishRatios(group, higherIsBetter) {
   const s = group.find((r) => r.library === 'stowage' && r.median != null)
   for (const r of group) {
     if (r.median == null || !s) continue
     r.ratio = r.median / s.median
     r.speedup = higherIsBetter ? s.median / r.median : r.median / s.median
+    const paired = r.samples.flatMap((v, i) => {
+      const j = s.rounds?.indexOf(r.rounds?.[i]) ?? -1
+      return j < 0 || r.rounds[i] == null ? [] : [higherIsBetter ? s.samples[j] / v : v / s.samples[j]]
+    })
+    r.pairedSpeedup = paired.length ? median(paired) : null
   }
 }
 
@@ -124,6 +137,14 @@ export function checkTargets(rows) {
     const d = row(rows, w, 'stowage-nonatomic'); const plain = row(rows, w, 'node:fs')
     if (d && plain) out.push({ target: `${w}, atomic: false: within 1.25× of node:fs (plain writeFile)`, met: d.median * 1.25 >= plain.median, detail: `node:fs is ${x(plain.median / d.median)} stowage-nonatomic` })
   }
+  // issue 12: small S3 operations at least 1.2x both native peers, by the median of the rounds
+  // and by the ratio of medians alike
+  for (const w of ['s3-small-put', 's3-small-get', 's3-range', 's3-range-cog']) {
+    const peers = ['opendal', 'obstore'].map((l) => row(rows, w, l)).filter(Boolean)
+    if (!row(rows, w, 'stowage') || !peers.length) continue
+    out.push({ target: `${w}: ≥ 1.2× OpenDAL's and obstore's ops/s`, met: peers.every((p) => p.speedup >= 1.2 && p.pairedSpeedup >= 1.2),
+      detail: peers.map((p) => `${x(p.speedup)} ${p.library}${p.pairedSpeedup == null ? '' : ` (per round ${x(p.pairedSpeedup)})`}`).join(', ') })
+  }
   for (const [lib, name] of [['opendal', 'OpenDAL\'s Node binding'], ['obstore', 'Python\'s obstore']]) {
     const peerRows = rows.filter((r) => r.library === lib && r.speedup != null)
     const behind = peerRows.filter((r) => r.speedup < 1)
@@ -149,22 +170,22 @@ export function markdown(rows, meta, targets, svgName) {
     `\`${meta.native.source}\` (sha256 ${meta.native.sha})${meta.baseline ? `; stowage-baseline = ${meta.baseline.commit} (${meta.baseline.native.profile} build, sha256 ${meta.baseline.native.sha}), measured in the same run` : ''}; ${meta.server}. Load average (1/5/15 min) ${load(meta.loadBefore)} before, ${load(meta.loadAfter)} after — ` +
     `the machine's 2 cores are shared, and client and server share them. Median of ${meta.cfg.runs} runs, each in a fresh process after a warm-up, ` +
     `libraries interleaved; ${Math.round(meta.elapsedSeconds)} s in all. MB/s = 10⁶ bytes/s. CPU = the process's user + system seconds (every thread) per GiB ` +
-    `or per 1 000 operations; server CPU = the same for the S3 server (crates/s3-mem-server, read from /proc) over the same span, which runs on the same 2 cores, so client and server CPU together bound a row. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better). ` +
+    `or per 1 000 operations; server CPU = the same for the S3 server (crates/s3-mem-server, read from /proc) over the same span, which runs on the same 2 cores, so client and server CPU together bound a row. "vs stowage" = the row's median ÷ stowage's (below 1 = slower than stowage; for the event-loop delay, lower is better); "stowage ÷ row, per round" = how many times better stowage was within each round, the median over the rounds, which cancels the machine's drift between rounds. ` +
     `\`limit\` = curl making the same requests: the server's ceiling for large transfers; on small requests curl's \`--parallel\` is itself the limit, slower than the native clients (CPU and RSS are curl's). OpenDAL = \`opendal\` ${meta.opendal?.ok ? meta.opendal.version : 'not run'} ` +
     `(the newest release whose Linux binary loads on glibc 2.36). obstore = Python's \`obstore\` ${meta.obstore?.ok ? `${meta.obstore.version} (Python ${meta.obstore.python})` : 'not run'}, ` +
     `which runs each workload in its own Python process and times its own asyncio loop (bench/README.md); its CPU and RSS are that process's.`)
   lines.push('')
-  lines.push('| Workload | Library | Median | Min – max | CPU | Server CPU | Peak RSS | vs stowage |')
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+  lines.push('| Workload | Library | Median | Min – max | CPU | Server CPU | Peak RSS | vs stowage | stowage ÷ row, per round |')
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   let last = null
   for (const r of rows) {
     const title = r.workload === last ? '' : r.title
     last = r.workload
-    if (r.median == null) { lines.push(`| ${title} | ${r.library} | ${r.status}${r.error ? `: ${r.error.replace(/\|/g, '/').slice(0, 120)}` : r.note ? ` (${r.note.slice(0, 80)})` : ''} | | | | | |`); continue }
+    if (r.median == null) { lines.push(`| ${title} | ${r.library} | ${r.status}${r.error ? `: ${r.error.replace(/\|/g, '/').slice(0, 120)}` : r.note ? ` (${r.note.slice(0, 80)})` : ''} | | | | | | |`); continue }
     const cpu = r.cpuSeconds == null ? '' : `${fmtNum(r.cpuSeconds)} ${r.cpuUnit}`
     const serverCpu = r.serverCpuSeconds == null ? '' : `${fmtNum(r.serverCpuSeconds)} ${r.cpuUnit}`
     const note = r.status === 'partial' ? ` (${r.failures} of ${r.runs + r.failures} runs failed)` : ''
-    lines.push(`| ${title} | ${r.library === 'stowage' ? '**stowage**' : r.library}${note} | ${fmtRate(r.median, r.unit)} | ${fmtNum(r.min)} – ${fmtNum(r.max)} | ${cpu} | ${serverCpu} | ${mib(r.peakRssBytes)} | ${r.ratio == null ? '' : `${r.ratio.toFixed(2)}`} |`)
+    lines.push(`| ${title} | ${r.library === 'stowage' ? '**stowage**' : r.library}${note} | ${fmtRate(r.median, r.unit)} | ${fmtNum(r.min)} – ${fmtNum(r.max)} | ${cpu} | ${serverCpu} | ${mib(r.peakRssBytes)} | ${r.ratio == null ? '' : `${r.ratio.toFixed(2)}`} | ${r.pairedSpeedup == null || r.library === 'stowage' ? '' : x(r.pairedSpeedup)} |`)
   }
   lines.push('')
   lines.push('Targets (checked by the bench itself, from the rows above):')

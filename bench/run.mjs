@@ -105,7 +105,7 @@ try {
       for (const lib of order) {
         if (unavailable[lib]) continue
         progress.label(`round ${round + 1}/${cfg.runs} · ${w.id} · ${lib}`)
-        const m = await measure(w, lib)
+        const m = { ...(await measure(w, lib)), round }
         const k = `${w.id}\t${lib}`
         if (!samples.has(k)) samples.set(k, [])
         samples.get(k).push(m)
