@@ -21,6 +21,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
  * @property {number} [min]
  * @property {number} [max]
  * @property {number[]} [samples]
+ * @property {number[]} [rounds] the round of each sample (0-based), for pairedSpeedup
  * @property {number | null} [cpuSeconds]
  * @property {string | null} [cpuUnit]
  * @property {number | null} [serverCpuSeconds] the S3 server's CPU over the same runs, per cpuUnit
@@ -28,6 +29,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
  * @property {number[]} [eventLoop] per-run event-loop p99s (ms), until they become rows of their own
  * @property {number} [ratio] this row's median ÷ stowage's
  * @property {number} [speedup] how many times better stowage is
+ * @property {number | null} [pairedSpeedup] the same, taken within each round: the median over the rounds
  */
 
 /** @returns {Row[]} */
