@@ -92,8 +92,8 @@ function finishRatios(group, higherIsBetter) {
     r.ratio = r.median / s.median
     r.speedup = higherIsBetter ? s.median / r.median : r.median / s.median
     const paired = r.samples.flatMap((v, i) => {
-      const j = s.rounds?.indexOf(r.rounds?.[i]) ?? -1
-      return j < 0 || r.rounds[i] == null ? [] : [higherIsBetter ? s.samples[j] / v : v / s.samples[j]]
+      const j = s.rounds.indexOf(r.rounds[i])
+      return j < 0 ? [] : [higherIsBetter ? s.samples[j] / v : v / s.samples[j]]
     })
     r.pairedSpeedup = paired.length ? median(paired) : null
   }

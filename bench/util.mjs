@@ -49,16 +49,9 @@ export async function timedPool(n, minSeconds, concurrency, fn) {
  */
 export const span = (n, minSeconds, noun = 'keys') => `${n} ${noun}${minSeconds ? `, ≥ ${minSeconds} s` : ''}`
 
-/** Runs fn(i) for i in [0, n) with at most `concurrency` in flight. */
+/** Runs fn(i) for i in [0, n) with at most `concurrency` in flight: timedPool with no time floor. */
 export async function pool(n, concurrency, fn) {
-  let next = 0
-  const worker = async () => {
-    while (next < n) {
-      const i = next++
-      await fn(i)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, worker))
+  await timedPool(n, 0, concurrency, fn)
 }
 
 /** Consumes a Node Readable, a web ReadableStream or an async iterable; returns the byte count. */

@@ -59,16 +59,7 @@ def generated(total, chunk_size=MiB):
 
 async def pool(n, concurrency, fn):
     """fn(i) for i in [0, n), at most `concurrency` in flight (bench/util.mjs `pool`)."""
-    next_i = 0
-
-    async def worker():
-        nonlocal next_i
-        while next_i < n:
-            i = next_i
-            next_i += 1
-            await fn(i)
-
-    await asyncio.gather(*(worker() for _ in range(min(n, concurrency))))
+    await timed_pool(n, 0, concurrency, fn)
 
 
 async def timed_pool(n, min_seconds, concurrency, fn):
