@@ -192,22 +192,8 @@ impl ClientSettings {
             if c.http2_only == Some(true) {
                 o = o.with_http2_only();
             }
-            if let Some(headers) = &c.default_headers {
-                let mut map = http::HeaderMap::new();
-                for (name, value) in headers {
-                    let name = http::HeaderName::try_from(name.as_str()).map_err(|_| {
-                        StorageFailure::invalid_config(format!(
-                            "client.defaultHeaders: bad header name {name:?}"
-                        ))
-                    })?;
-                    let value = HeaderValue::from_str(value).map_err(|_| {
-                        StorageFailure::invalid_config(format!(
-                            "client.defaultHeaders: bad value for header {name}"
-                        ))
-                    })?;
-                    map.insert(name, value);
-                }
-                o = o.with_default_headers(map);
+            if let Some(headers) = default_headers(Some(c))? {
+                o = o.with_default_headers(headers);
             }
         }
         if !self.timeout_set {
@@ -218,6 +204,31 @@ impl ClientSettings {
         }
         Ok(o)
     }
+}
+
+/// The `defaultHeaders` of `explicit`, checked. The S3 store's own client needs them as
+/// well as object_store's (`hyper_client`): object_store has no way to read them back.
+pub fn default_headers(
+    explicit: Option<&NativeClientOptions>,
+) -> StorageResult<Option<http::HeaderMap>> {
+    let Some(headers) = explicit.and_then(|c| c.default_headers.as_ref()) else {
+        return Ok(None);
+    };
+    let mut map = http::HeaderMap::new();
+    for (name, value) in headers {
+        let name = http::HeaderName::try_from(name.as_str()).map_err(|_| {
+            StorageFailure::invalid_config(format!(
+                "client.defaultHeaders: bad header name {name:?}"
+            ))
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            StorageFailure::invalid_config(format!(
+                "client.defaultHeaders: bad value for header {name}"
+            ))
+        })?;
+        map.insert(name, value);
+    }
+    Ok(Some(map))
 }
 
 /// More retries than this are a mistake, not a policy (object_store's default is 10).

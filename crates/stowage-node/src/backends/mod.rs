@@ -9,6 +9,7 @@ pub mod config;
 pub mod credentials;
 pub mod gcs;
 pub mod http;
+pub mod hyper_client;
 pub mod local;
 pub mod memory;
 pub mod s3;

@@ -18,11 +18,12 @@ use crate::store::{NativeStore, PresignedMultipart, StoreInner};
 use crate::upload::part_size::S3_LIMITS;
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,
-    ClientSettings, NativeClientOptions, NativeRetryOptions,
+    assemble, bool_str, config_error, default_headers, describe_prefix, describe_url, retry_config,
+    Adjusted, ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
 use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
+use super::hyper_client::HyperClient;
 
 /// Options of `new S3Store(opts)`. Unset options fall back to the `AWS_*`
 /// environment variables, then to object_store's defaults.
@@ -126,8 +127,9 @@ fn build(
         builder = builder.with_config(AmazonS3ConfigKey::CopyIfNotExists, "multipart");
     }
     let retries = retry_config(retry)?;
+    let client_options = config.client.finish(explicit_client)?;
     let mut builder = builder
-        .with_client_options(config.client.finish(explicit_client)?)
+        .with_client_options(client_options.clone())
         .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
@@ -147,7 +149,16 @@ fn build(
     let sign_payload = builder
         .get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
         .is_none_or(|unsigned| unsigned != "true");
-    let connector = signs_its_own_requests(&builder).then(SigningConnector::default);
+    let connector = if signs_its_own_requests(&builder) {
+        let bucket_client = HyperClient::for_endpoint(
+            &client_options,
+            default_headers(explicit_client)?.as_ref(),
+            &s3_endpoint.origin,
+        )?;
+        Some(SigningConnector::new(bucket_client))
+    } else {
+        None
+    };
     if let Some(connector) = &connector {
         builder = builder
             .with_skip_signature(true)

@@ -5,7 +5,8 @@
 //!
 //! Only requests to the store's own bucket endpoint are signed: the same connector also makes
 //! the clients of object_store's credential providers (STS, instance metadata, containers),
-//! whose requests must go out as they are.
+//! whose requests must go out as they are. The signed requests are sent by the store's
+//! `HyperClient` (backends/hyper_client says why) where it has one, by reqwest otherwise.
 
 use std::sync::{Arc, OnceLock};
 
@@ -15,6 +16,8 @@ use object_store::client::{HttpClient, HttpConnector, HttpError, HttpErrorKind, 
 use object_store::client::{HttpResponse, HttpService, ReqwestConnector};
 use object_store::ClientOptions;
 use url::Url;
+
+use crate::backends::hyper_client::HyperClient;
 
 use super::presign::Timestamp;
 use super::request::{payload_hash, sign_request, RequestSigning};
@@ -105,6 +108,19 @@ impl StoreRequestSigner {
 #[derive(Debug, Default, Clone)]
 pub struct SigningConnector {
     pub signer: Arc<OnceLock<StoreRequestSigner>>,
+    /// The client of the signed requests, shared by every client the connector makes (one
+    /// pool of connections to the bucket); `None` sends them with reqwest too.
+    bucket_client: Option<Arc<HyperClient>>,
+}
+
+impl SigningConnector {
+    /// A connector whose signed requests go out through `bucket_client`, where there is one.
+    pub fn new(bucket_client: Option<HyperClient>) -> Self {
+        Self {
+            signer: Arc::default(),
+            bucket_client: bucket_client.map(Arc::new),
+        }
+    }
 }
 
 impl HttpConnector for SigningConnector {
@@ -113,6 +129,7 @@ impl HttpConnector for SigningConnector {
         Ok(HttpClient::new(SigningService {
             inner,
             signer: self.signer.clone(),
+            bucket_client: self.bucket_client.clone(),
         }))
     }
 }
@@ -121,6 +138,7 @@ impl HttpConnector for SigningConnector {
 struct SigningService {
     inner: HttpClient,
     signer: Arc<OnceLock<StoreRequestSigner>>,
+    bucket_client: Option<Arc<HyperClient>>,
 }
 
 #[async_trait]
@@ -129,6 +147,9 @@ impl HttpService for SigningService {
         if let Some(signer) = self.signer.get() {
             if signer.covers(request.uri()) {
                 signer.sign(&mut request).await?;
+                if let Some(client) = &self.bucket_client {
+                    return client.execute(request).await;
+                }
             }
         }
         self.inner.execute(request).await
