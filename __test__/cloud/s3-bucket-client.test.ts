@@ -181,6 +181,28 @@ describe('the S3 bucket client', () => {
     expect(proxy.seen.map((s) => s.url)).toEqual(['http://bucket-host.invalid:9000/bkt/via-proxy'])
     expect(proxy.seen[0]!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256/)
   })
+
+  it('goes through the proxy the environment names for its endpoint, unless NO_PROXY excludes it', async () => {
+    // The addon reads the process's environment (vitest runs each file in a process of its own).
+    const names = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy']
+    const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]))
+    const proxy = await httpServer(ok)
+    const server = await httpServer(ok)
+    try {
+      for (const name of names) delete process.env[name]
+      process.env.HTTP_PROXY = proxy.origin
+      await store('http://bucket-host.invalid:9000').head('env-proxied')
+      process.env.NO_PROXY = '127.0.0.1'
+      await store(server.origin).head('not-proxied')
+    } finally {
+      for (const name of names) {
+        if (saved[name] === undefined) delete process.env[name]
+        else process.env[name] = saved[name]
+      }
+    }
+    expect(proxy.seen.map((s) => s.url)).toEqual(['http://bucket-host.invalid:9000/bkt/env-proxied'])
+    expect(server.seen.map((s) => s.url)).toEqual(['/bkt/not-proxied'])
+  })
 })
 
 describe('the S3 bucket client over TLS', () => {
