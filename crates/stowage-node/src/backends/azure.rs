@@ -15,11 +15,12 @@ use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::AZURE_LIMITS;
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,
-    ClientSettings, NativeClientOptions, NativeRetryOptions,
+    assemble, bool_str, config_error, default_headers, describe_prefix, describe_url, retry_config,
+    Adjusted, ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
 use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
+use super::hyper_client::EndpointConnector;
 
 /// Azurite's well-known development account.
 const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
@@ -134,9 +135,18 @@ fn build(
     let endpoint = config.get(&K::Endpoint);
     let signing_key = static_access_key(&config, credential_provider.is_some());
     let retries = retry_config(retry)?;
+    let base = requests_base(
+        &config,
+        emulator && !account_url_mode,
+        url,
+        account.as_deref(),
+    );
+    let options = config.client.finish(Some(&client))?;
+    let connector = EndpointConnector::new(default_headers(Some(&client))?, &base);
     let mut builder = config
         .builder
-        .with_client_options(config.client.finish(Some(&client))?)
+        .with_client_options(options)
+        .with_http_connector(connector)
         .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
@@ -211,6 +221,37 @@ fn static_access_key(
         Some(key) => Some(key),
         None if on(&K::UseEmulator) => Some(EMULATOR_KEY.to_string()),
         None => None,
+    }
+}
+
+/// Where the store's requests go, as object_store picks it: Azurite's URL in emulator mode,
+/// else the endpoint, an `https://` store URL, or the account's blob (or Fabric) host. A
+/// store URL of another scheme (`azure://`) names no host here: its requests, and those of a
+/// guess that misses, go through reqwest, which costs speed only.
+fn requests_base(
+    config: &CloudConfig<MicrosoftAzureBuilder>,
+    emulator: bool,
+    url: Option<&str>,
+    account: Option<&str>,
+) -> String {
+    use AzureConfigKey as K;
+    if emulator {
+        return std::env::var("AZURITE_BLOB_STORAGE_URL")
+            .unwrap_or_else(|_| "http://127.0.0.1:10000".to_string());
+    }
+    if let Some(endpoint) = config.get(&K::Endpoint) {
+        return endpoint;
+    }
+    if let Some(url) = url.filter(|u| u.starts_with("https://")) {
+        return url.to_string();
+    }
+    let fabric = config
+        .get(&K::UseFabricEndpoint)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"));
+    match (account, fabric) {
+        (Some(account), true) => format!("https://{account}.dfs.fabric.microsoft.com"),
+        (Some(account), false) => format!("https://{account}.blob.core.windows.net"),
+        (None, _) => String::new(),
     }
 }
 

@@ -21,11 +21,12 @@ use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::GCS_LIMITS;
 
 use super::client::{
-    assemble, bool_str, config_error, describe_prefix, describe_url, retry_config, Adjusted,
-    ClientSettings, NativeClientOptions, NativeRetryOptions,
+    assemble, bool_str, config_error, default_headers, describe_prefix, describe_url, retry_config,
+    Adjusted, ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
 use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
+use super::hyper_client::EndpointConnector;
 
 /// Options of `new GCSStore(opts)`. Unset options fall back to the `GOOGLE_*`
 /// environment variables (and Application Default Credentials).
@@ -208,18 +209,14 @@ fn build(
     }
     .unwrap_or_default();
     let base_url = config.builder.get_config_value(&GoogleConfigKey::BaseUrl);
+    // Where the store's requests go, as object_store picks it.
+    let endpoint = base_url
+        .clone()
+        .or_else(|| account.as_ref().and_then(|a| a.gcs_base_url.clone()))
+        .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
     let mut own_signer = None;
     if let AccountSigning::Local { email, key } = signing {
-        let signing_base = base_url
-            .clone()
-            .or_else(|| account.as_ref().and_then(|a| a.gcs_base_url.clone()))
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-        own_signer = Some(GcsUrlSigner::new(
-            &signing_base,
-            &bucket,
-            &email,
-            key.clone(),
-        )?);
+        own_signer = Some(GcsUrlSigner::new(&endpoint, &bucket, &email, key.clone())?);
         let credential = GcpSigningCredential {
             email,
             private_key: Some(key.for_object_store()),
@@ -229,9 +226,12 @@ fn build(
             .with_signing_credentials(Arc::new(StaticCredentialProvider::new(credential)));
     }
     let retries = retry_config(retry)?;
+    let options = config.client.finish(explicit_client)?;
+    let connector = EndpointConnector::new(default_headers(explicit_client)?, &endpoint);
     let mut builder = config
         .builder
-        .with_client_options(config.client.finish(explicit_client)?)
+        .with_client_options(options)
+        .with_http_connector(connector)
         .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));

@@ -11,9 +11,10 @@ use crate::store::{NativeStore, StoreInner};
 use crate::upload::part_size::NO_PART_LIMITS;
 
 use super::client::{
-    assemble, config_error, describe_url, parse_key_name, retry_config, Adjusted, ClientSettings,
-    NativeClientOptions, NativeRetryOptions,
+    assemble, config_error, default_headers, describe_url, parse_key_name, retry_config, Adjusted,
+    ClientSettings, NativeClientOptions, NativeRetryOptions,
 };
+use super::hyper_client::EndpointConnector;
 
 /// Options of `new HTTPStore(url, opts)`.
 #[napi(object, js_name = "HTTPOptions")]
@@ -46,9 +47,12 @@ fn build(
         explicit.allow_http = Some(true);
     }
     let retries = retry_config(retry)?;
+    let options = client.finish(Some(&explicit))?;
+    let connector = EndpointConnector::new(default_headers(Some(&explicit))?, url);
     let store = HttpBuilder::new()
         .with_url(url)
-        .with_client_options(client.finish(Some(&explicit))?)
+        .with_client_options(options)
+        .with_http_connector(connector)
         .with_retry(retries.clone())
         .build()
         .map_err(config_error)?;

@@ -1,18 +1,24 @@
-//! The HTTP client of an S3 store's own bucket requests: hyper's connection pool driven
+//! The HTTP client of a store's own requests: hyper's connection pool driven
 //! directly, with the behaviour object_store's reqwest client has (`ClientOptions::client()`
 //! in object_store): its user agent and default headers, TLS, timeouts, pool and HTTP version
 //! settings, address shuffling and redirects.
 //!
-//! Why: those requests are the small-object hot path, and reqwest costs a fifth to a third of
-//! the client's CPU per request there (measured: 20–35% less per put, get and range read with
-//! this client, `bench/` small rows): a URL reparsed twice per request, its per-request
-//! layers and boxes, and a read timer moved on every body frame.
+//! Why: those requests are the small-object hot path, where reqwest's own work was a large share
+//! of the client's CPU: a URL reparsed twice per request, its per-request layers and boxes, and
+//! a read timer moved on every body frame. With this client, 16 KiB S3 gets, puts and range
+//! reads at 64 in flight took 5-42% less CPU each, in 9 of 9 interleaved pairs (release
+//! builds); reqwest, tower and `url` had been 5.3% of the samples of a `perf` profile.
 //!
 //! A store whose requests go through a proxy (its `proxyUrl`, or `HTTP(S)_PROXY`/`ALL_PROXY`
 //! naming one for its endpoint) keeps reqwest's client, which speaks to proxies; so do the
-//! requests of credential providers, which are not the store's bucket requests.
+//! requests of credential providers, which are not the store's own requests.
+//!
+//! S3 sends what it signs itself through it (sign/s3/signing_client.rs); GCS, Azure and HTTP
+//! stores send their requests to their endpoint through it (`EndpointConnector`).
 
+mod endpoint_connector;
 mod errors;
+mod origin;
 mod redirect;
 mod resolve;
 mod settings;
@@ -41,6 +47,9 @@ use redirect::Replay;
 use resolve::SystemResolver;
 use settings::{HttpSettings, DEFAULT_USER_AGENT};
 use timed_body::{within, TimedBody};
+
+pub use endpoint_connector::EndpointConnector;
+pub use origin::is_on_origin;
 
 /// reqwest's defaults where object_store sets nothing: how long an idle connection is kept,
 /// and TCP keep-alive probes (15 s idle, every 15 s, 3 of them).

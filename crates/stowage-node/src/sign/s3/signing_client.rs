@@ -15,9 +15,8 @@ use chrono::Utc;
 use object_store::client::{HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest};
 use object_store::client::{HttpResponse, HttpService, ReqwestConnector};
 use object_store::ClientOptions;
-use url::Url;
 
-use crate::backends::hyper_client::HyperClient;
+use crate::backends::hyper_client::{is_on_origin, HyperClient};
 
 use super::presign::Timestamp;
 use super::request::{payload_hash, sign_request, RequestSigning};
@@ -51,30 +50,14 @@ impl StoreRequestSigner {
     }
 
     /// Whether `uri` is a request to the store's bucket: its origin is the endpoint's and its
-    /// path the bucket's path or below it. A URI written as the endpoint's own URLs are (the
-    /// usual case) is matched as text; one that differs only in spelling (a default port, an
-    /// upper-case host) is parsed as a URL, which normalizes both the same way.
+    /// path the bucket's path or below it.
     fn covers(&self, uri: &http::Uri) -> bool {
         let endpoint = &self.signing.endpoint;
-        let below_base = |path: &str| {
-            path.strip_prefix(endpoint.base_path.as_str())
+        is_on_origin(uri, &endpoint.origin)
+            && uri
+                .path()
+                .strip_prefix(endpoint.base_path.as_str())
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        };
-        let origin = &endpoint.origin;
-        if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
-            let authority = authority.as_str();
-            let same_origin = origin.len() == scheme.len() + 3 + authority.len()
-                && origin.starts_with(scheme)
-                && origin[scheme.len()..].starts_with("://")
-                && origin.ends_with(authority);
-            if same_origin {
-                return below_base(uri.path());
-            }
-        }
-        match Url::parse(&uri.to_string()) {
-            Ok(url) => &url[..url::Position::BeforePath] == origin && below_base(url.path()),
-            Err(_) => false,
-        }
     }
 
     async fn sign(&self, request: &mut HttpRequest) -> Result<(), HttpError> {

@@ -1,6 +1,7 @@
 /**
- * The HTTP client of an S3 store's signed bucket requests (Rust: backends/hyper_client),
- * against scripted servers that record what arrives: the headers every request carries,
+ * The HTTP client of a store's own requests (Rust: backends/hyper_client): an S3 store's
+ * signed bucket requests, and an HTTP store's (GCS and Azure use it the same way; their
+ * suites run on it), against scripted servers that record what arrives: the headers every request carries,
  * redirects followed as reqwest follows them, the read and whole-request timeouts, TLS
  * (a self-signed certificate refused unless `allowInvalidCertificates`), HTTP/2, and a
  * proxy, which reqwest's client still speaks to.
@@ -16,7 +17,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { S3Store } from '../../src/index.js'
+import { HTTPStore, S3Store } from '../../src/index.js'
 import type { S3Options } from '../../src/index.js'
 import { rejectsWith } from './helpers.js'
 
@@ -202,6 +203,32 @@ describe('the S3 bucket client', () => {
     }
     expect(proxy.seen.map((s) => s.url)).toEqual(['http://bucket-host.invalid:9000/bkt/env-proxied'])
     expect(server.seen.map((s) => s.url)).toEqual(['/bkt/not-proxied'])
+  })
+})
+
+describe('the HTTP store client', () => {
+  it('sends the user agent and default headers, and follows a redirect of a GET', async () => {
+    const server = await httpServer((req, res) => {
+      if (req.url === '/dav/a.txt') {
+        res.writeHead(307, { Location: '/dav/b.txt', 'Content-Length': '0' })
+        res.end()
+      } else {
+        objectHeaders(res, 5)
+        res.end('hello')
+      }
+    })
+    const store = new HTTPStore(`${server.origin}/dav`, { client: { defaultHeaders: { 'x-extra': 'two' } }, retry: { maxRetries: 0 } })
+    expect((await (await store.get('a.txt')).bytes()).toString()).toBe('hello')
+    expect(server.seen.map((s) => [s.method, s.url])).toEqual([['GET', '/dav/a.txt'], ['GET', '/dav/b.txt']])
+    expect(server.seen.every((s) => s.headers['x-extra'] === 'two' && /^object_store\//.test(String(s.headers['user-agent'])))).toBe(true)
+    expect(server.seen[1]!.headers.referer).toBe(`${server.origin}/dav/a.txt`)
+  })
+
+  it('fails a response whose head does not come within readTimeout', async () => {
+    const server = await httpServer(() => {})
+    const store = new HTTPStore(`${server.origin}/dav`, { client: { readTimeout: 200 }, retry: { maxRetries: 0 } })
+    const err = await rejectsWith(store.get('slow'), 'GENERIC')
+    expect(err.message).toMatch(/timed out/)
   })
 })
 
