@@ -97,9 +97,7 @@ fn build(
     url: Option<&str>,
 ) -> StorageResult<StoreInner> {
     use AzureConfigKey as K;
-    let emulator = config
-        .get(&K::UseEmulator)
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"));
+    let emulator = is_on(&config, &K::UseEmulator);
     let mut client = explicit_client.cloned().unwrap_or_default();
     // object_store's emulator mode ignores a configured endpoint and credential
     // provider; with either, talk to Azurite as to any account URL instead.
@@ -195,11 +193,7 @@ fn static_access_key(
     has_provider: bool,
 ) -> Option<String> {
     use AzureConfigKey as K;
-    let on = |key: &K| {
-        config
-            .get(key)
-            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"))
-    };
+    let on = |key: &K| is_on(config, key);
     let others = [
         K::Token,
         K::SasKey,
@@ -224,6 +218,16 @@ fn static_access_key(
     }
 }
 
+/// Whether boolean option `key` is set and true, read as object_store reads a boolean.
+fn is_on(config: &CloudConfig<MicrosoftAzureBuilder>, key: &AzureConfigKey) -> bool {
+    config.get(key).is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "1" | "true" | "on" | "yes" | "y"
+        )
+    })
+}
+
 /// Where the store's requests go, as object_store picks it: Azurite's URL in emulator mode,
 /// else the endpoint, an `https://` store URL, or the account's blob (or Fabric) host. A
 /// store URL of another scheme (`azure://`) names no host here: its requests, and those of a
@@ -245,10 +249,7 @@ fn requests_base(
     if let Some(url) = url.filter(|u| u.starts_with("https://")) {
         return url.to_string();
     }
-    let fabric = config
-        .get(&K::UseFabricEndpoint)
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"));
-    match (account, fabric) {
+    match (account, is_on(config, &K::UseFabricEndpoint)) {
         (Some(account), true) => format!("https://{account}.dfs.fabric.microsoft.com"),
         (Some(account), false) => format!("https://{account}.blob.core.windows.net"),
         (None, _) => String::new(),
