@@ -23,7 +23,7 @@ use super::client::{
 };
 use super::config::CloudConfig;
 use super::credentials::{JsCredentialFn, JsCredentialProvider};
-use super::hyper_client::HyperClient;
+use super::hyper_client::EndpointConnector;
 
 /// Options of `new S3Store(opts)`. Unset options fall back to the `AWS_*`
 /// environment variables, then to object_store's defaults.
@@ -127,9 +127,8 @@ fn build(
         builder = builder.with_config(AmazonS3ConfigKey::CopyIfNotExists, "multipart");
     }
     let retries = retry_config(retry)?;
-    let client_options = config.client.finish(explicit_client)?;
     let mut builder = builder
-        .with_client_options(client_options.clone())
+        .with_client_options(config.client.finish(explicit_client)?)
         .with_retry(retries.clone());
     if let Some(function) = credential_provider {
         builder = builder.with_credentials(Arc::new(JsCredentialProvider::new(function)));
@@ -150,12 +149,9 @@ fn build(
         .get_config_value(&AmazonS3ConfigKey::UnsignedPayload)
         .is_none_or(|unsigned| unsigned != "true");
     let connector = if signs_its_own_requests(&builder) {
-        let bucket_client = HyperClient::for_endpoint(
-            &client_options,
-            default_headers(explicit_client)?.as_ref(),
-            &s3_endpoint.origin,
-        )?;
-        Some(SigningConnector::new(bucket_client))
+        let endpoint =
+            EndpointConnector::new(default_headers(explicit_client)?, &s3_endpoint.origin);
+        Some(SigningConnector::new(endpoint))
     } else {
         None
     };

@@ -35,22 +35,33 @@ impl EndpointConnector {
     }
 }
 
+impl EndpointConnector {
+    /// The hyper client for requests to the endpoint, made with the options object_store gives
+    /// a client, which are not always the store's as configured (Azure's emulator mode allows
+    /// `http://` itself); `None` where they go through reqwest.
+    pub fn endpoint_client(
+        &self,
+        options: &ClientOptions,
+    ) -> object_store::Result<Option<Arc<HyperClient>>> {
+        let Some(origin) = &self.origin else {
+            return Ok(None);
+        };
+        let client = HyperClient::for_endpoint(options, self.default_headers.as_ref(), origin)
+            .map_err(|failure| object_store::Error::Generic {
+                store: "HTTP client",
+                source: failure.message.into(),
+            })?;
+        Ok(client.map(Arc::new))
+    }
+}
+
 impl HttpConnector for EndpointConnector {
-    /// Each client is made with the options object_store gives it, which are not always the
-    /// store's as configured (Azure's emulator mode allows `http://` itself).
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
         let other = ReqwestConnector::default().connect(options)?;
-        let endpoint = match &self.origin {
-            Some(origin) => {
-                HyperClient::for_endpoint(options, self.default_headers.as_ref(), origin)
-                    .map_err(|failure| object_store::Error::Generic {
-                        store: "HTTP client",
-                        source: failure.message.into(),
-                    })?
-                    .map(|client| (origin.clone(), Arc::new(client)))
-            }
-            None => None,
-        };
+        let endpoint = self
+            .endpoint_client(options)?
+            .zip(self.origin.clone())
+            .map(|(client, origin)| (origin, client));
         Ok(HttpClient::new(EndpointService { endpoint, other }))
     }
 }

@@ -16,7 +16,7 @@ use object_store::client::{HttpClient, HttpConnector, HttpError, HttpErrorKind, 
 use object_store::client::{HttpResponse, HttpService, ReqwestConnector};
 use object_store::ClientOptions;
 
-use crate::backends::hyper_client::{is_on_origin, HyperClient};
+use crate::backends::hyper_client::{is_on_origin, EndpointConnector, HyperClient};
 
 use super::presign::Timestamp;
 use super::request::{payload_hash, sign_request, RequestSigning};
@@ -87,21 +87,20 @@ impl StoreRequestSigner {
 
 /// The connector an S3 store is built with: reqwest's, with every client it makes signing
 /// through `signer`, which is set once the store is built (its credential provider only
-/// exists then). Before that, nothing is signed; nothing is sent before it either.
-#[derive(Debug, Default, Clone)]
+/// exists then). Before that, nothing is signed; nothing is sent before it either. What it
+/// signs goes out through the endpoint's hyper client, where there is one.
+#[derive(Debug, Clone)]
 pub struct SigningConnector {
     pub signer: Arc<OnceLock<StoreRequestSigner>>,
-    /// The client of the signed requests, shared by every client the connector makes (one
-    /// pool of connections to the bucket); `None` sends them with reqwest too.
-    bucket_client: Option<Arc<HyperClient>>,
+    endpoint: EndpointConnector,
 }
 
 impl SigningConnector {
-    /// A connector whose signed requests go out through `bucket_client`, where there is one.
-    pub fn new(bucket_client: Option<HyperClient>) -> Self {
+    /// A connector whose signed requests go out through `endpoint`'s clients.
+    pub fn new(endpoint: EndpointConnector) -> Self {
         Self {
             signer: Arc::default(),
-            bucket_client: bucket_client.map(Arc::new),
+            endpoint,
         }
     }
 }
@@ -112,7 +111,7 @@ impl HttpConnector for SigningConnector {
         Ok(HttpClient::new(SigningService {
             inner,
             signer: self.signer.clone(),
-            bucket_client: self.bucket_client.clone(),
+            bucket_client: self.endpoint.endpoint_client(options)?,
         }))
     }
 }
